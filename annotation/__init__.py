@@ -1,0 +1,1 @@
+"""The annotation stage: requests out to an LLM teacher (``prompts``), its answers back in (``importing``)."""

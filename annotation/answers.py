@@ -1,0 +1,155 @@
+"""Finding the entity dictionary at the end of a teacher's answer.
+
+A chain-of-thought answer reasons first and gives the result last, in one of many shapes: a JSON
+object, a Python literal dict, inside a code fence, after "Result:" or "Final answer:", indented over
+several lines. Python literals go through ``ast.literal_eval`` only: nothing in an answer is executed.
+
+>>> extract_entities("3. Types: Paris is LOC.\\nResult: {'LOC': ['Paris'], 'PER': []}")
+{'LOC': ['Paris'], 'PER': []}
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any
+
+from nerd.errors import NerdError
+
+# Longer answers than this are not parsed: no honest entity dict needs it, and literal_eval on huge
+# nested input can exhaust the stack.
+MAX_ANSWER_CHARS = 200_000
+
+_MARKER = re.compile(r"(?:final\s+answer|final\s+result|result|answer|output)\s*:", re.IGNORECASE)
+_FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
+
+
+class AnswerError(NerdError):
+    """An answer without a usable entity dictionary; ``reason`` is the rejection reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+def extract_entities(answer: str) -> dict[str, list[str]]:
+    """The final ``{type: [entity strings]}`` dict of an answer.
+
+    Raises:
+        AnswerError: ``no_answer_dict`` when the answer holds no dictionary, ``malformed_dict`` when
+            the last one does not parse, ``wrong_shape`` when it is not a map of strings to strings.
+    """
+    if len(answer) > MAX_ANSWER_CHARS:
+        raise AnswerError("malformed_dict", f"answer of {len(answer)} characters is too long to parse")
+    candidate = _last_candidate(answer)
+    if candidate is None:
+        raise AnswerError("no_answer_dict", "no '{' in the answer")
+    value = _parse_literal(candidate)
+    return check_entities_shape(value)
+
+
+def _last_candidate(answer: str) -> str | None:
+    """The text that should hold the final dict: after the last marker, else in the last fence, else
+    from the last top-level ``{``."""
+    markers = list(_MARKER.finditer(answer))
+    region = answer[markers[-1].end() :] if markers else answer
+    fences = _FENCE.findall(region)
+    if fences:
+        region = fences[-1]
+    elif "```" in region:
+        # An opened fence that never closed: the answer was cut off inside it.
+        region = region.split("```", 1)[1]
+        region = region.split("\n", 1)[1] if "\n" in region else ""
+    start = _outermost_open_brace(region)
+    if start is None:
+        return None
+    return region[start:].strip().rstrip("`").strip()
+
+
+def _outermost_open_brace(text: str) -> int | None:
+    """Index of the ``{`` that opens the last top-level brace group (strings taken into account)."""
+    depth = 0
+    last_open: int | None = None
+    quote: str | None = None
+    escaped = False
+    for index, char in enumerate(text):
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+            continue
+        if char in "\"'" and depth > 0:
+            quote = char
+        elif char == "{":
+            if depth == 0:
+                last_open = index
+            depth += 1
+        elif char == "}" and depth > 0:
+            depth -= 1
+    return last_open
+
+
+def _parse_literal(candidate: str) -> Any:
+    end = _matching_close(candidate)
+    if end is None:
+        raise AnswerError("malformed_dict", f"unbalanced braces in {_preview(candidate)}")
+    text = candidate[: end + 1]
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
+        raise AnswerError("malformed_dict", f"{type(error).__name__} in {_preview(text)}") from None
+
+
+def _matching_close(text: str) -> int | None:
+    depth = 0
+    quote: str | None = None
+    escaped = False
+    for index, char in enumerate(text):
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+            continue
+        if char in "\"'":
+            quote = char
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def check_entities_shape(value: Any) -> dict[str, list[str]]:
+    if not isinstance(value, dict):
+        raise AnswerError("wrong_shape", f"expected a dict of type -> strings, got {type(value).__name__}")
+    entities: dict[str, list[str]] = {}
+    for label, strings in value.items():
+        if not isinstance(label, str):
+            raise AnswerError("wrong_shape", f"type {label!r} is not a string")
+        if strings is None:
+            strings = []
+        elif isinstance(strings, str):
+            strings = [strings]
+        if not isinstance(strings, list | tuple | set) or not all(isinstance(s, str) for s in strings):
+            raise AnswerError("wrong_shape", f"entities of {label!r} are not a list of strings")
+        entities[label] = list(strings)
+    return entities
+
+
+def _preview(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[:limit] + "...")

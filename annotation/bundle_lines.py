@@ -1,0 +1,105 @@
+"""Reading the JSONL files of an annotation bundle line by line, never failing on a line's bytes.
+
+Every line comes back as a :class:`BundleLine`: parsed JSON, or the reason it could not be parsed
+(invalid UTF-8, broken JSON, too long, not an object), with the raw text kept for the rejects file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nerd.errors import BundleError
+
+# No honest record comes near this; a longer line is rejected without being parsed.
+MAX_LINE_BYTES = 4 * 1024 * 1024
+# A Batch line has its own "id" before "custom_id": the custom_id is the one that names the request.
+_ID_FIELDS = (
+    re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.){1,200})"'),
+    re.compile(rb'"id"\s*:\s*"((?:[^"\\]|\\.){1,200})"'),
+)
+
+
+@dataclass(frozen=True)
+class BundleLine:
+    """One line of a bundle file: its JSON object, or why it has none."""
+
+    path: str
+    number: int
+    data: dict[str, Any] | None
+    raw: str
+    problem: str | None = None
+    detail: str | None = None
+    recovered_id: str | None = None
+
+
+def discover(sources: list[Path]) -> list[Path]:
+    """The bundle files named by ``sources``: files as given, directories searched for ``*.jsonl``.
+
+    Raises:
+        BundleError: a source that does not exist.
+    """
+    found: list[Path] = []
+    for source in sources:
+        if source.is_dir():
+            found.extend(sorted(path for path in source.rglob("*.jsonl") if path.is_file()))
+        elif source.is_file():
+            found.append(source)
+        else:
+            raise BundleError("no such file or directory", path=source)
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def read_lines(path: Path) -> Iterator[BundleLine]:
+    """Every non-blank line of a JSONL file, parsed where possible.
+
+    Raises:
+        BundleError: the file cannot be opened.
+    """
+    try:
+        stream = path.open("rb")
+    except OSError as error:
+        raise BundleError(f"cannot read: {error.strerror or error}", path=path) from None
+    with stream:
+        for number, data in enumerate(stream, start=1):
+            if not data.strip():
+                continue
+            yield _parse(str(path), number, data)
+
+
+def _parse(path: str, number: int, data: bytes) -> BundleLine:
+    if len(data) > MAX_LINE_BYTES:
+        return _broken(path, number, data, "line_too_long", f"{len(data)} bytes (limit {MAX_LINE_BYTES})")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return _broken(path, number, data, "invalid_utf8", f"byte {error.start}: {error.reason}")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        return _broken(path, number, data, "broken_json_line", f"{error.msg} at column {error.colno}")
+    except RecursionError:
+        return _broken(path, number, data, "broken_json_line", "nested too deeply")
+    if not isinstance(value, dict):
+        return _broken(path, number, data, "wrong_shape", f"a JSON {type(value).__name__}, not an object")
+    return BundleLine(path, number, value, text.rstrip("\r\n"))
+
+
+def _broken(path: str, number: int, data: bytes, problem: str, detail: str) -> BundleLine:
+    head = data[:65536]
+    match = next((found for pattern in _ID_FIELDS if (found := pattern.search(head))), None)
+    recovered = None
+    if match is not None:
+        try:
+            recovered = json.loads(b'"' + match.group(1) + b'"')
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            recovered = None
+    raw = data.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+    return BundleLine(path, number, None, raw, problem, detail, recovered)

@@ -1,0 +1,381 @@
+"""``nerd import``: read what came back from the teacher, account for every record, label sentences.
+
+Every answer record and every request ends as exactly one of: an imported sentence, a rejection with
+its reason, or a duplicate of an id that already has one of those. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from annotation.alignment import EventKind
+from annotation.answers import AnswerError, check_entities_shape, extract_entities
+from annotation.bundle_lines import BundleLine, discover, read_lines
+from annotation.labelling import Labelling, label_sentence
+from annotation.record_shapes import (
+    Answer,
+    RecordProblem,
+    Request,
+    Shape,
+    read_batch_output,
+    read_id,
+    read_per_line,
+    read_request,
+    read_structured,
+    read_tokens,
+    shape_of,
+)
+from nerd.errors import BundleError
+from nerd.labels import LabelSet
+from nerd.records import Provenance, TrainingRecord
+from nerd.spans import iob2_to_spans
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Policy for an import."""
+
+    labels: LabelSet = field(default_factory=LabelSet.conll)
+    drop_hallucinated: bool = False  # reject a sentence with any hallucinated entity, not just the entity
+
+
+@dataclass
+class Outcome:
+    """What became of one record."""
+
+    id: str | None
+    line: BundleLine
+    shape: str
+    order: tuple[int, int, int]
+    record: TrainingRecord | None = None
+    reason: str | None = None
+    detail: str | None = None
+    labelling: Labelling | None = None
+
+    @property
+    def imported(self) -> bool:
+        return self.record is not None
+
+    def reject_line(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "reason": self.reason,
+            "detail": self.detail,
+            "file": self.line.path,
+            "line": self.line.number,
+            "record": self.line.data if self.line.data is not None else self.line.raw,
+        }
+
+
+@dataclass
+class ImportResult:
+    """Everything an import produced, before anything is written."""
+
+    records: list[TrainingRecord]
+    rejects: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    retry_requests: list[str]
+    report: dict[str, Any]
+    inputs: list[Path]
+
+
+@dataclass
+class _Files:
+    requests: dict[str, Request] = field(default_factory=dict)
+    request_order: dict[str, tuple[int, int]] = field(default_factory=dict)
+    answers: list[tuple[int, BundleLine, Shape | None]] = field(default_factory=list)
+    summary: list[dict[str, Any]] = field(default_factory=list)
+
+
+def import_bundle(
+    sources: Iterable[Path],
+    options: ImportOptions | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Read the bundle files under ``sources`` and label every answer.
+
+    Raises:
+        BundleError: something that spoils the bundle as a whole: a missing source, no records at
+            all, batch output without its requests file, a broken or contradictory request line.
+    """
+    options = options or ImportOptions()
+    inputs = discover(list(sources))
+    files = _read_files(inputs)
+    if not files.answers and not files.requests:
+        raise BundleError("no records found", path=", ".join(str(path) for path in inputs) or "(no files)")
+    if not files.requests and any(shape is Shape.BATCH_OUTPUT for _, _, shape in files.answers):
+        first = next(line for _, line, shape in files.answers if shape is Shape.BATCH_OUTPUT)
+        raise BundleError(
+            "Batch API output without its requests file: pass the requests .jsonl that produced it "
+            "(the sentences are only in the requests)",
+            path=first.path,
+        )
+
+    outcomes = []
+    total = len(files.answers)
+    for done, (file_index, line, shape) in enumerate(files.answers, start=1):
+        outcomes.append(_outcome(file_index, line, shape, files, options))
+        if progress is not None and (done % 250 == 0 or done == total):
+            progress(done, total)
+    winners, duplicates = _resolve_duplicates(outcomes)
+    for custom_id, request in files.requests.items():
+        if custom_id not in winners:
+            file_index, number = files.request_order[custom_id]
+            line = BundleLine(request.path, request.line, json.loads(request.raw), request.raw)
+            winners[custom_id] = Outcome(
+                custom_id,
+                line,
+                Shape.REQUEST.value,
+                (0, file_index, number),
+                reason="no_response",
+                detail="the request has no answer in any output or error file",
+            )
+    anonymous = [outcome for outcome in outcomes if outcome.id is None]
+    final = sorted([*winners.values(), *anonymous], key=lambda outcome: outcome.order)
+
+    records = [outcome.record for outcome in final if outcome.record is not None]
+    rejected = [outcome for outcome in final if outcome.record is None]
+    retry = [files.requests[outcome.id].raw for outcome in rejected if outcome.id in files.requests]
+    events = [
+        _event_line(outcome, event)
+        for outcome in final
+        if outcome.labelling is not None
+        for event in outcome.labelling.events
+    ]
+    report = _report(outcomes, final, duplicates, files, records, len(retry))
+    return ImportResult(
+        records=records,
+        rejects=[outcome.reject_line() for outcome in rejected],
+        duplicates=duplicates,
+        events=events,
+        retry_requests=retry,
+        report=report,
+        inputs=inputs,
+    )
+
+
+def _read_files(inputs: list[Path]) -> _Files:
+    files = _Files()
+    for file_index, path in enumerate(inputs):
+        lines = list(read_lines(path))
+        kind = next(
+            (shape_of(line.data) for line in lines if line.data is not None and shape_of(line.data)), None
+        )
+        files.summary.append({"file": str(path), "shape": kind.value if kind else None, "lines": len(lines)})
+        if kind is Shape.REQUEST:
+            _add_requests(files, file_index, lines)
+        else:
+            files.answers.extend(
+                (file_index, line, shape_of(line.data) if line.data is not None else None) for line in lines
+            )
+    return files
+
+
+def _add_requests(files: _Files, file_index: int, lines: list[BundleLine]) -> None:
+    for line in lines:
+        if line.data is None:
+            raise BundleError(
+                f"request line unreadable ({line.problem}: {line.detail})", path=line.path, line=line.number
+            )
+        if shape_of(line.data) is not Shape.REQUEST:
+            raise BundleError(
+                "not a Batch request line, in a requests file", path=line.path, line=line.number
+            )
+        try:
+            request = read_request(line.data, line.path, line.number, line.raw)
+        except RecordProblem as problem:
+            raise BundleError(
+                problem.detail, path=line.path, line=line.number, field=problem.reason
+            ) from None
+        known = files.requests.get(request.custom_id)
+        if known is not None:
+            if known.tokens != request.tokens:
+                raise BundleError(
+                    f"custom_id {request.custom_id!r} was already used for another sentence "
+                    f"at {known.path}:{known.line}",
+                    path=line.path,
+                    line=line.number,
+                )
+            continue
+        files.requests[request.custom_id] = request
+        files.request_order[request.custom_id] = (file_index, line.number)
+
+
+def _outcome(
+    file_index: int, line: BundleLine, shape: Shape | None, files: _Files, options: ImportOptions
+) -> Outcome:
+    order = (1, file_index, line.number)
+    if line.data is None:
+        outcome = Outcome(
+            line.recovered_id, line, "unreadable", order, reason=line.problem, detail=line.detail
+        )
+        if line.recovered_id in files.request_order:
+            outcome.order = (0, *files.request_order[line.recovered_id])
+        return outcome
+    if shape is None or shape is Shape.REQUEST:
+        found = shape.value if shape else "none of the known shapes"
+        identifier = line.data.get("custom_id", line.data.get("id"))
+        return Outcome(
+            identifier if isinstance(identifier, str) else None,
+            line,
+            "unknown",
+            order,
+            reason="wrong_shape",
+            detail=f"record is {found} (expected an answer: batch output, per-line or structured)",
+        )
+    outcome = Outcome(None, line, shape.value, order)
+    try:
+        if shape is Shape.BATCH_OUTPUT:
+            custom_id = line.data.get("custom_id")
+            if not isinstance(custom_id, str) or not custom_id:
+                raise RecordProblem("missing_custom_id", "custom_id is missing or not a string")
+            outcome.id = custom_id
+            request = files.requests.get(custom_id)
+            if request is None:
+                raise RecordProblem(
+                    "unknown_custom_id", "no request with this custom_id in the requests files"
+                )
+            outcome.order = (0, *files.request_order[custom_id])
+            tokens = request.tokens
+            answer = read_batch_output(line.data)
+            if answer.teacher is None:
+                answer = Answer(answer.text, teacher=request.model)
+        else:
+            outcome.id = read_id(line.data)
+            answer = read_per_line(line.data) if shape is Shape.PER_LINE else read_structured(line.data)
+            tokens = read_tokens(line.data)
+        _label(outcome, tokens, answer, options)
+    except RecordProblem as problem:
+        outcome.reason, outcome.detail = problem.reason, problem.detail
+    except AnswerError as problem:
+        outcome.reason, outcome.detail = problem.reason, problem.detail
+    return outcome
+
+
+def _label(outcome: Outcome, tokens: tuple[str, ...], answer: Answer, options: ImportOptions) -> None:
+    entities = (
+        extract_entities(answer.text) if answer.text is not None else check_entities_shape(answer.entities)
+    )
+    labelling = label_sentence(tokens, entities, options.labels)
+    outcome.labelling = labelling
+    hallucinated = labelling.count(EventKind.HALLUCINATED)
+    if options.drop_hallucinated and hallucinated:
+        raise RecordProblem("hallucinated_entity", f"{hallucinated} entity string(s) not in the sentence")
+    assert outcome.id is not None
+    outcome.record = TrainingRecord(
+        id=outcome.id,
+        tokens=list(tokens),
+        tags=labelling.tags,
+        provenance=Provenance(
+            file=outcome.line.path, line=outcome.line.number, shape=outcome.shape, teacher=answer.teacher
+        ),
+    )
+
+
+def _resolve_duplicates(outcomes: list[Outcome]) -> tuple[dict[str, Outcome], list[dict[str, Any]]]:
+    """One outcome per id: the first imported one, else the first rejection. The rest are duplicates."""
+    by_id: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        if outcome.id is not None:
+            by_id.setdefault(outcome.id, []).append(outcome)
+    winners: dict[str, Outcome] = {}
+    duplicates: list[dict[str, Any]] = []
+    for identifier, group in by_id.items():
+        winner = next((outcome for outcome in group if outcome.imported), group[0])
+        winners[identifier] = winner
+        for other in group:
+            if other is winner:
+                continue
+            if other.line.raw == winner.line.raw:
+                kind = "identical"
+            elif winner.imported and not other.imported:
+                kind = "superseded"
+            else:
+                kind = "same_id"
+            duplicates.append(
+                {
+                    "id": identifier,
+                    "kind": kind,
+                    "reason": other.reason,
+                    "kept": {"file": winner.line.path, "line": winner.line.number},
+                    "file": other.line.path,
+                    "line": other.line.number,
+                    "record": other.line.data if other.line.data is not None else other.line.raw,
+                }
+            )
+    duplicates.sort(key=lambda item: (item["file"], item["line"]))
+    return winners, duplicates
+
+
+def _event_line(outcome: Outcome, event: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "id": outcome.id,
+        "kind": event.kind.value,
+        "label": event.label,
+        "text": event.text,
+    }
+    if event.span is not None:
+        line["span"] = [event.span.start, event.span.end]
+    if event.kept is not None:
+        line["kept"] = [event.kept.start, event.kept.end, event.kept.label]
+    return line
+
+
+def _report(
+    outcomes: list[Outcome],
+    final: list[Outcome],
+    duplicates: list[dict[str, Any]],
+    files: _Files,
+    records: list[TrainingRecord],
+    retry_count: int,
+) -> dict[str, Any]:
+    rejected = [outcome for outcome in final if not outcome.imported]
+    unanswered = sum(1 for outcome in rejected if outcome.reason == "no_response")
+    labelled = [outcome.labelling for outcome in final if outcome.labelling is not None]
+    rungs: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    synonyms: Counter[str] = Counter()
+    unknown_labels: Counter[str] = Counter()
+    for labelling in labelled:
+        rungs.update({rung.value: count for rung, count in labelling.rungs.items()})
+        kinds.update(event.kind.value for event in labelling.events)
+        synonyms.update(labelling.synonyms_mapped)
+        unknown_labels.update(labelling.unknown_labels)
+    by_type: Counter[str] = Counter(span.label for record in records for span in iob2_to_spans(record.tags))
+    return {
+        "read": len(outcomes) + unanswered,
+        "imported": len(records),
+        "rejected": len(rejected),
+        "duplicates": len(duplicates),
+        "rejected_by_reason": dict(sorted(Counter(outcome.reason for outcome in rejected).items())),
+        "duplicates_by_kind": dict(sorted(Counter(item["kind"] for item in duplicates).items())),
+        "requests": {"total": len(files.requests), "unanswered": unanswered},
+        "files": files.summary,
+        "entities": {
+            "listed": sum(labelling.listed for labelling in labelled),
+            "aligned_by_rung": {
+                rung: rungs.get(rung, 0) for rung in ("exact", "case_insensitive", "normalised")
+            },
+            "hallucinated": kinds.get("hallucinated", 0),
+            "inside_token": kinds.get("inside_token", 0),
+            "nested": kinds.get("nested", 0),
+            "overlapping": kinds.get("overlapping", 0),
+            "conflicting_type": kinds.get("conflicting_type", 0),
+            "empty": kinds.get("empty", 0),
+            "unknown_label": kinds.get("unknown_label", 0),
+            "unknown_labels": dict(sorted(unknown_labels.items())),
+            "synonyms_mapped": dict(sorted(synonyms.items())),
+            "imported_by_type": dict(sorted(by_type.items())),
+        },
+        "sentences_with_hallucinations": sum(
+            1 for labelling in labelled if labelling.count(EventKind.HALLUCINATED)
+        ),
+        "retry_requests": retry_count,
+    }

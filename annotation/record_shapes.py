@@ -1,0 +1,198 @@
+"""The record shapes an annotation bundle can hold, and how each is read into one common form.
+
+- ``request``: an OpenAI Batch API request line (``custom_id``, ``method``, ``url``, ``body``);
+- ``batch_output``: a Batch API output or error line (``custom_id``, ``response``, ``error``);
+- ``per_line``: a simple export, one sentence a line (``id``, ``text`` or ``tokens``, ``response``);
+- ``structured``: a hand-corrected or generated line (``id``, ``text`` or ``tokens``, ``entities``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from nerd.tokenization import tokenize_words
+
+SENTENCE_PREFIX = "Sentence: "
+
+
+class Shape(StrEnum):
+    """What a bundle line is."""
+
+    REQUEST = "request"
+    BATCH_OUTPUT = "batch_output"
+    PER_LINE = "per_line"
+    STRUCTURED = "structured"
+
+
+def shape_of(data: dict[str, Any]) -> Shape | None:
+    """The shape of a parsed line, or None when it is none of the known ones."""
+    if "custom_id" in data and "body" in data and ("method" in data or "url" in data):
+        return Shape.REQUEST
+    if "custom_id" in data and ("response" in data or "error" in data):
+        return Shape.BATCH_OUTPUT
+    if "entities" in data and ("tokens" in data or "text" in data):
+        return Shape.STRUCTURED
+    if "response" in data and ("tokens" in data or "text" in data):
+        return Shape.PER_LINE
+    return None
+
+
+class RecordProblem(Exception):
+    """A record that cannot be imported; ``reason`` is the rejection reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a Batch request asked about: its sentence's tokens and the model it asked."""
+
+    custom_id: str
+    tokens: tuple[str, ...]
+    model: str | None
+    path: str
+    line: int
+    raw: str
+
+
+def read_request(data: dict[str, Any], path: str, line: int, raw: str) -> Request:
+    """The sentence of a request line: the text after ``Sentence: `` in its last user message.
+
+    Raises:
+        RecordProblem: no custom_id, or no sentence in the messages.
+    """
+    custom_id = data.get("custom_id")
+    if not isinstance(custom_id, str) or not custom_id:
+        raise RecordProblem("missing_custom_id", "custom_id is missing or not a string")
+    body = data.get("body")
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list):
+        raise RecordProblem("wrong_shape", "body.messages is not a list")
+    user_texts = [
+        message["content"]
+        for message in messages
+        if isinstance(message, dict)
+        and message.get("role") == "user"
+        and isinstance(message.get("content"), str)
+    ]
+    if not user_texts or SENTENCE_PREFIX not in user_texts[-1]:
+        raise RecordProblem("wrong_shape", f"the last user message has no {SENTENCE_PREFIX!r} line")
+    sentence = user_texts[-1].rsplit(SENTENCE_PREFIX, 1)[1].split("\n", 1)[0]
+    tokens = tuple(sentence.split())
+    if not tokens:
+        raise RecordProblem("empty_sentence", "the request's sentence has no tokens")
+    model = body.get("model") if isinstance(body, dict) else None
+    return Request(custom_id, tokens, model if isinstance(model, str) else None, path, line, raw)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer in common form: the teacher's text to parse, or entities already structured."""
+
+    text: str | None
+    entities: Any = None
+    teacher: str | None = None
+
+
+def read_batch_output(data: dict[str, Any]) -> Answer:
+    """The answer text of a Batch output line.
+
+    Raises:
+        RecordProblem: ``failed_request`` (an error or non-200 status), ``truncated``
+            (``finish_reason: length``) or ``wrong_shape``.
+    """
+    error = data.get("error")
+    response = data.get("response")
+    if error:
+        raise RecordProblem("failed_request", _describe_error(error))
+    if not isinstance(response, dict):
+        raise RecordProblem("failed_request" if error is not None else "wrong_shape", "no response object")
+    status = response.get("status_code")
+    body = response.get("body")
+    if status != 200:
+        detail = _describe_error(body.get("error") if isinstance(body, dict) else None)
+        raise RecordProblem("failed_request", f"status {status}: {detail}")
+    if not isinstance(body, dict):
+        raise RecordProblem("wrong_shape", "response.body is not an object")
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise RecordProblem("wrong_shape", "response.body.choices is empty or missing")
+    choice = choices[0]
+    if choice.get("finish_reason") == "length":
+        raise RecordProblem("truncated", "finish_reason is 'length': the answer was cut off")
+    message = choice.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str):
+        raise RecordProblem("wrong_shape", "choices[0].message.content is not a string")
+    model = body.get("model")
+    return Answer(content, teacher=model if isinstance(model, str) else None)
+
+
+def read_id(data: dict[str, Any]) -> str:
+    """The ``id`` of a per-line or structured record.
+
+    Raises:
+        RecordProblem: a missing or empty id.
+    """
+    value = data.get("id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise RecordProblem("missing_id", "the record has no 'id'")
+    return value
+
+
+def read_tokens(data: dict[str, Any]) -> tuple[str, ...]:
+    """The sentence of a per-line or structured record: its ``tokens``, or its ``text`` tokenised.
+
+    Raises:
+        RecordProblem: tokens that are not a list of non-blank strings, or an empty sentence.
+    """
+    if "tokens" in data:
+        tokens = data["tokens"]
+        if not isinstance(tokens, list) or not all(
+            isinstance(token, str) and token.strip() and token.split() == [token] for token in tokens
+        ):
+            raise RecordProblem("wrong_shape", "'tokens' is not a list of strings without spaces")
+        result = tuple(tokens)
+    else:
+        text = data.get("text")
+        if not isinstance(text, str):
+            raise RecordProblem("wrong_shape", "'text' is not a string")
+        result = tuple(tokenize_words(text))
+    if not result:
+        raise RecordProblem("empty_sentence", "the sentence has no tokens")
+    return result
+
+
+def read_per_line(data: dict[str, Any]) -> Answer:
+    """The answer of a per-line export record.
+
+    Raises:
+        RecordProblem: ``truncated`` or ``wrong_shape``.
+    """
+    if data.get("finish_reason") == "length":
+        raise RecordProblem("truncated", "finish_reason is 'length': the answer was cut off")
+    response = data.get("response")
+    if not isinstance(response, str):
+        raise RecordProblem("wrong_shape", "'response' is not a string")
+    teacher = data.get("model")
+    return Answer(response, teacher=teacher if isinstance(teacher, str) else None)
+
+
+def read_structured(data: dict[str, Any]) -> Answer:
+    """The entities of a structured record (checked later, like a parsed answer)."""
+    teacher = data.get("teacher", data.get("model"))
+    return Answer(None, entities=data.get("entities"), teacher=teacher if isinstance(teacher, str) else None)
+
+
+def _describe_error(error: Any) -> str:
+    if isinstance(error, dict):
+        parts = [str(error[key]) for key in ("code", "message") if error.get(key)]
+        return ": ".join(parts) or "error without message"
+    return str(error) if error else "no error message"

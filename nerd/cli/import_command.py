@@ -1,0 +1,177 @@
+"""``nerd import``: bring a teacher's answers into the closed network as training data."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from nerd.cli.console import console, exit_on_error, progress_bar
+
+
+class HallucinationPolicy(StrEnum):
+    keep_sentence = "keep-sentence"
+    drop_sentence = "drop-sentence"
+
+
+def import_cli(
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Bundle files or directories (searched recursively for *.jsonl): Batch API requests + "
+            "output (+ errors), per-line exports, structured records.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Directory for data.jsonl, rejects.jsonl, duplicates.jsonl, audit.jsonl and report.json.",
+            show_default=False,
+        ),
+    ],
+    gold: Annotated[
+        Path | None,
+        typer.Option(
+            help="CoNLL file with human tags: score the teacher against it on the shared sentences."
+        ),
+    ] = None,
+    json_report: Annotated[
+        Path | None, typer.Option(help="Also write the JSON report here (it is always in OUT/report.json).")
+    ] = None,
+    retry_requests: Annotated[
+        Path | None,
+        typer.Option(help="Write a Batch request file of exactly the rejected requests, ready to re-run."),
+    ] = None,
+    conll: Annotated[
+        bool, typer.Option("--conll", help="Also write the training data as OUT/data.conll.")
+    ] = False,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            help='JSON file of the label set: {"LABEL": "definition", ...}. Default: CoNLL-2003\'s four.'
+        ),
+    ] = None,
+    label_map: Annotated[
+        Path | None,
+        typer.Option(
+            help='JSON file of extra synonyms: {"Person": "PER", ...}; each must map to a known label.'
+        ),
+    ] = None,
+    hallucinations: Annotated[
+        HallucinationPolicy,
+        typer.Option(
+            help="keep-sentence: drop a hallucinated entity and keep the sentence; drop-sentence: reject it."
+        ),
+    ] = HallucinationPolicy.keep_sentence,
+) -> None:
+    """Import a teacher's answers: parse, align entity strings to tokens, account for every record."""
+    with exit_on_error():
+        report = run_import(
+            sources=sources,
+            out=out,
+            gold=gold,
+            json_report=json_report,
+            retry_requests=retry_requests,
+            conll=conll,
+            labels=labels,
+            label_map=label_map,
+            drop_hallucinated=hallucinations is HallucinationPolicy.drop_sentence,
+        )
+        show_report(report)
+
+
+def run_import(
+    *,
+    sources: list[Path],
+    out: Path,
+    gold: Path | None = None,
+    json_report: Path | None = None,
+    retry_requests: Path | None = None,
+    conll: bool = False,
+    labels: Path | None = None,
+    label_map: Path | None = None,
+    drop_hallucinated: bool = False,
+) -> dict[str, Any]:
+    """Import ``sources`` into ``out`` and return the report (the function behind ``nerd import``)."""
+    from annotation.import_outputs import ImportPaths, check_outputs, write_import
+    from annotation.importing import ImportOptions, import_bundle
+    from annotation.teacher_eval import score_against_gold
+    from nerd.conll import read_conll
+    from nerd.labels import load_label_set
+
+    label_set = load_label_set(labels, label_map)
+    gold_corpus = read_conll(gold) if gold is not None else None
+    with progress_bar() as progress:
+        task = progress.add_task("Importing answers", total=None)
+        result = import_bundle(
+            sources,
+            ImportOptions(labels=label_set, drop_hallucinated=drop_hallucinated),
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    if gold_corpus is not None:
+        result.report["gold"] = score_against_gold(result.records, gold_corpus)
+    paths = ImportPaths(out, json_report=json_report, retry_requests=retry_requests, conll=conll)
+    check_outputs(paths, sources, result.inputs)
+    write_import(result, paths)
+    result.report["outputs"] = {"dir": str(out)}
+    return result.report
+
+
+def show_report(report: dict[str, Any]) -> None:
+    """The audit as rich tables."""
+    summary = Table(title="Import audit", show_header=False, title_justify="left")
+    summary.add_column("what")
+    summary.add_column("count", justify="right")
+    for key in ("read", "imported", "rejected", "duplicates"):
+        summary.add_row(key, str(report[key]))
+    for reason, count in report["rejected_by_reason"].items():
+        summary.add_row(f"  rejected: {reason}", str(count))
+    for kind, count in report["duplicates_by_kind"].items():
+        summary.add_row(f"  duplicate: {kind}", str(count))
+    entities = report["entities"]
+    summary.add_row("entity strings listed", str(entities["listed"]))
+    for rung, count in entities["aligned_by_rung"].items():
+        summary.add_row(f"  aligned: {rung}", str(count))
+    for kind in (
+        "hallucinated",
+        "inside_token",
+        "nested",
+        "overlapping",
+        "conflicting_type",
+        "empty",
+        "unknown_label",
+    ):
+        summary.add_row(f"  {kind.replace('_', ' ')}", str(entities[kind]))
+    for label, count in entities["imported_by_type"].items():
+        summary.add_row(f"  imported {label}", str(count))
+    summary.add_row("retry requests", str(report["retry_requests"]))
+    console.print(summary)
+    if "gold" in report:
+        show_gold(report["gold"])
+    console.print(f"Outputs in [bold]{report['outputs']['dir']}[/]")
+
+
+def show_gold(gold: dict[str, Any]) -> None:
+    """Teacher against gold, in the layout of the paper's Table 1."""
+    table = Table(
+        title=f"Teacher vs gold on {gold['sentences']} shared sentences ({gold['gold_file']})",
+        title_justify="left",
+    )
+    for column in ("type", "precision", "recall", "F1", "support"):
+        table.add_column(column, justify="left" if column == "type" else "right")
+    rows = list(gold.get("per_type", {}).items())
+    rows += [(name, gold[name]) for name in ("micro", "macro", "weighted") if name in gold]
+    for name, scores in rows:
+        table.add_row(
+            name,
+            f"{scores['precision']:.4f}",
+            f"{scores['recall']:.4f}",
+            f"{scores['f1']:.4f}",
+            str(scores["support"]),
+        )
+    console.print(table)

@@ -1,0 +1,37 @@
+"""The ``nerd`` application: each command lives in its own module and is registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from nerd import __version__
+from nerd.cli.import_command import import_cli
+
+app = typer.Typer(
+    name="nerd",
+    help="NER distillation for closed networks: LLM annotations in, a small served model out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.command("import")(import_cli)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nerd {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """NER distillation for closed networks."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

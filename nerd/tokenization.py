@@ -1,0 +1,148 @@
+"""CoNLL-style tokenisation of raw text, with character offsets, and a rule-based sentence splitter.
+
+``prompts`` and ``import`` both go through :func:`tokenize`, so an annotation request built from raw
+text and the answer that comes back are aligned against the very same tokens.
+
+>>> [t.text for t in tokenize("Germany's exports rose 3.5% in the U.S., officials said.")]
+['Germany', "'s", 'exports', 'rose', '3.5', '%', 'in', 'the', 'U.S.', ',', 'officials', 'said', '.']
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+
+class Token(NamedTuple):
+    """A token and its character offsets in the text it came from (``text[start:end] == token``)."""
+
+    text: str
+    start: int
+    end: int
+
+
+# Order matters: the first alternative that matches at a position wins.
+_TOKEN = re.compile(
+    r"""
+    (?:[A-Za-z]\.){2,}(?![A-Za-z])           # abbreviations with inner dots: U.S., U.N.
+    | \d+(?:[.,:/]\d+)+                       # numbers, times and dates: 3.5 1,000 10:30 1/2
+    | (?i:n't)(?!\w)                          # the clitic of don't, can't (CoNLL: do n't)
+    | ['’](?i:s|re|ve|ll|d|m)(?!\w)           # clitics and the possessive 's
+    | \w+?(?=(?i:n't)(?!\w))                  # the word before n't
+    | \w+(?:[-&]\w+|['’](?!(?i:s|re|ve|ll|d|m)(?!\w))\w+)*  # words, hyphenated words, O'Neill, AT&T
+    | \.{2,}|-{2,}                             # ellipses and dashes
+    | \S                                      # any other single character: punctuation, symbols
+    """,
+    re.VERBOSE,
+)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split text into CoNLL-style tokens: punctuation apart, clitics and possessives apart."""
+    return [Token(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(text)]
+
+
+def tokenize_words(text: str) -> list[str]:
+    """Just the token strings of :func:`tokenize`."""
+    return [match.group() for match in _TOKEN.finditer(text)]
+
+
+# Words after which a full stop does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "cmdr",
+        "gov",
+        "sen",
+        "rep",
+        "rev",
+        "hon",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "plc",
+        "bros",
+        "vs",
+        "etc",
+        "no",
+        "nos",
+        "vol",
+        "fig",
+        "approx",
+        "dept",
+        "est",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+    ]
+)
+_SENTENCE_END = re.compile(r"""[.!?]+['"’”)\]]*(?=\s+)""")
+_NEXT_STARTS_SENTENCE = re.compile(r"""\s+['"‘“(\[]*[A-Z0-9]""")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split running text (an article, a paragraph) into sentences.
+
+    A sentence ends at ``.``, ``!`` or ``?`` (with closing quotes or brackets) followed by whitespace
+    and a capital letter or digit, unless the word before the full stop is a known abbreviation or a
+    single initial. Line breaks that leave a blank line always end a sentence.
+    """
+    sentences: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        start = 0
+        for match in _SENTENCE_END.finditer(block):
+            end = match.end()
+            if not _NEXT_STARTS_SENTENCE.match(block, end):
+                continue
+            if match.group().startswith(".") and _is_abbreviation(block[start : match.start()]):
+                continue
+            piece = block[start:end].strip()
+            if piece:
+                sentences.append(" ".join(piece.split()))
+            start = end
+        tail = block[start:].strip()
+        if tail:
+            sentences.append(" ".join(tail.split()))
+    return sentences
+
+
+def _is_abbreviation(before: str) -> bool:
+    words = before.split()
+    if not words:
+        return False
+    last = words[-1].strip("\"'([")
+    if len(last) == 1 and last.isalpha() and last.isupper():
+        return True  # an initial: "John F. Kennedy"
+    if re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", last):
+        return True  # the inner dots of U.S. or U.K. before the final one
+    return last.lower() in _ABBREVIATIONS
