@@ -6,6 +6,7 @@ import typer
 
 from nerd import __version__
 from nerd.cli.import_command import import_cli
+from nerd.cli.prompts_command import prompts_cli
 
 app = typer.Typer(
     name="nerd",
@@ -14,6 +15,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+app.command("prompts")(prompts_cli)
 app.command("import")(import_cli)
 
 
