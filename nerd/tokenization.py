@@ -21,16 +21,27 @@ class Token(NamedTuple):
     end: int
 
 
+# Words written with a full stop that neither ends the sentence nor stands apart: "Mr.", "Inc.".
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st mt gen col lt sgt capt cmdr gov sen rep rev hon inc ltd co corp plc "
+    "bros vs etc no nos vol fig approx dept est jan feb mar apr jun jul aug sep sept oct nov dec "
+    "mon tue wed thu fri sat sun".split()
+)
+# Kept with their dot as one token; a shorter list, since "no." or "sun." can end a sentence.
+_TITLES = "mrs|mr|ms|dr|prof|sr|jr|st|gen|col|lt|sgt|capt|gov|sen|rev|inc|ltd|corp|co|bros|vs|etc"
+
 # Order matters: the first alternative that matches at a position wins.
 _TOKEN = re.compile(
-    r"""
-    (?:[A-Za-z]\.){2,}(?![A-Za-z])           # abbreviations with inner dots: U.S., U.N.
+    rf"""
+    (?i:(?<![\w.])(?:{_TITLES})\.)          # titles and abbreviations: Mr. Inc.
+    | (?<![\w.])[A-Z]\.(?=\s+[A-Z])           # initials: John F. Kennedy
+    | (?:[A-Za-z]\.){{2,}}(?![A-Za-z])          # abbreviations with inner dots: U.S., U.N.
     | \d+(?:[.,:/]\d+)+                       # numbers, times and dates: 3.5 1,000 10:30 1/2
     | (?i:n't)(?!\w)                          # the clitic of don't, can't (CoNLL: do n't)
     | ['’](?i:s|re|ve|ll|d|m)(?!\w)           # clitics and the possessive 's
     | \w+?(?=(?i:n't)(?!\w))                  # the word before n't
     | \w+(?:[-&]\w+|['’](?!(?i:s|re|ve|ll|d|m)(?!\w))\w+)*  # words, hyphenated words, O'Neill, AT&T
-    | \.{2,}|-{2,}                             # ellipses and dashes
+    | \.{{2,}}|-{{2,}}                             # ellipses and dashes
     | \S                                      # any other single character: punctuation, symbols
     """,
     re.VERBOSE,
@@ -47,12 +58,6 @@ def tokenize_words(text: str) -> list[str]:
     return [match.group() for match in _TOKEN.finditer(text)]
 
 
-# Words after which a full stop does not end a sentence.
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st mt gen col lt sgt capt cmdr gov sen rep rev hon inc ltd co corp plc "
-    "bros vs etc no nos vol fig approx dept est jan feb mar apr jun jul aug sep sept oct nov dec "
-    "mon tue wed thu fri sat sun".split()
-)
 _SENTENCE_END = re.compile(r"""[.!?]+['"’”)\]]*(?=\s+)""")
 _NEXT_STARTS_SENTENCE = re.compile(r"""\s+['"‘“(\[]*[A-Z0-9]""")
 

@@ -1,0 +1,280 @@
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from annotation.import_outputs import ImportPaths, check_outputs, write_import
+from annotation.importing import ImportOptions, import_bundle
+from nerd.atomic import OutputError
+from nerd.errors import BundleError
+from nerd.labels import LabelSet
+from tests.factories import cot_answer, error_line, output_line, per_line, request, structured, write_lines
+
+SENTENCES = {
+    "c-01": "Peter Blackburn visited Paris .",
+    "c-02": "EU rejects German call .",
+    "c-03": "Reuters reported from New York .",
+    "c-04": "The New York Times said so .",
+    "c-05": "Nothing here .",
+    "c-06": "Bonn is calm .",
+    "c-07": "Hamburg beat Bremen .",
+    "c-08": "Smith left .",
+    "c-09": "Oslo waits .",
+    "c-10": "Never answered .",
+    "c-11": "Rome again .",
+}
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    """A Batch trio plus a per-line export holding one of each fault the shared README lists."""
+    root = tmp_path / "bundle"
+    write_lines(root / "conll" / "requests.jsonl", [request(cid, text) for cid, text in SENTENCES.items()])
+    output = [
+        output_line(
+            "c-01", cot_answer("Result: {'PER': ['Peter Blackburn'], 'LOC': ['Paris']}")
+        ),  # python dict
+        output_line(
+            "c-02", cot_answer('Result:\n```json\n{"ORG": ["EU"], "MISC": ["German"]}\n```')
+        ),  # fenced
+        output_line(
+            "c-03",
+            cot_answer('Final answer:\n{\n  "ORG": [\n    "Reuters"\n  ],\n  "Location": ["new york"]\n}'),
+        ),
+        output_line(
+            "c-04", cot_answer("Result: {'ORG': ['The New York Times'], 'LOC': ['New York']}")
+        ),  # nested
+        output_line("c-05", cot_answer("Result: {'PER': ['John Smith']}")),  # hallucinated
+        output_line("c-06", cot_answer("Result: {'LOC': ['Bonn'")),  # malformed dict
+        output_line("c-07", cot_answer("Result: {'ORG': ['Ham"), finish_reason="length"),  # truncated
+        output_line("c-08", cot_answer("Result: {'PERSON': ['Smith']}")),  # label synonym
+        output_line("c-08", cot_answer("Result: {'PERSON': ['Smith']}")),  # duplicate line
+        '{"id": "batch_req_x", "custom_id": "c-09", "response": {"status_code": 200, "bo',  # broken line
+        output_line("c-11", cot_answer("Result: {'Planet': ['Rome']}")),  # unknown label
+        output_line("c-99", cot_answer("Result: {}")),  # an id no request has
+    ]
+    write_lines(root / "conll" / "output.jsonl", output)
+    write_lines(root / "conll" / "errors.jsonl", [error_line("c-10", 500)])
+    write_lines(
+        root / "bbc" / "annotations.jsonl",
+        [
+            per_line(
+                "b-1",
+                "Tony Blair met Bono in London.",
+                "Result: {'PER': ['Tony Blair', 'Bono'], 'LOC': ['London']}",
+            ),
+            per_line("b-2", "Cut off here.", "Result: {'PER", finish_reason="length"),
+        ],
+    )
+    return root
+
+
+def by_id(rows):
+    return {row["id"]: row for row in rows}
+
+
+def test_every_request_and_record_is_accounted_for(bundle):
+    result = import_bundle([bundle])
+    report = result.report
+    assert report["read"] == report["imported"] + report["rejected"] + report["duplicates"]
+    imported = {record.id for record in result.records}
+    rejected = [row["id"] for row in result.rejects]
+    assert imported.isdisjoint(rejected)
+    assert len(rejected) == len(set(rejected))
+    assert set(SENTENCES) | {"b-1", "b-2", "c-99"} == imported | set(rejected)
+    assert report["rejected_by_reason"] == {
+        "broken_json_line": 1,
+        "failed_request": 1,
+        "malformed_dict": 1,
+        "truncated": 2,
+        "unknown_custom_id": 1,
+    }
+    assert report["duplicates"] == 1 and result.duplicates[0]["kind"] == "identical"
+
+
+def test_answers_are_labelled_from_every_shape(bundle):
+    records = {record.id: record for record in import_bundle([bundle]).records}
+    assert records["c-01"].tags == ["B-PER", "I-PER", "O", "B-LOC", "O"]
+    assert records["c-02"].tags == ["B-ORG", "O", "B-MISC", "O", "O"]
+    assert records["c-03"].tags == ["B-ORG", "O", "O", "B-LOC", "I-LOC", "O"]  # case changed + synonym
+    assert records["c-04"].tags == ["B-ORG", "I-ORG", "I-ORG", "I-ORG", "O", "O", "O"]
+    assert records["c-05"].tags == ["O", "O", "O"]  # hallucination dropped, sentence kept
+    assert records["c-08"].tags == ["B-PER", "O", "O"]
+    assert records["c-11"].tags == ["O", "O", "O"]
+    assert records["b-1"].tokens == ["Tony", "Blair", "met", "Bono", "in", "London", "."]
+    assert records["b-1"].tags == ["B-PER", "I-PER", "O", "B-PER", "O", "B-LOC", "O"]
+    assert records["c-01"].provenance.teacher == "teacher-x"
+
+
+def test_the_audit_reports_what_did_not_fit(bundle):
+    result = import_bundle([bundle])
+    entities = result.report["entities"]
+    assert entities["hallucinated"] == 1
+    assert entities["nested"] == 1
+    assert entities["unknown_label"] == 1 and entities["unknown_labels"] == {"Planet": 1}
+    assert entities["aligned_by_rung"]["case_insensitive"] == 1
+    assert entities["synonyms_mapped"] == {"Location": 1, "PERSON": 1}
+    kinds = {(event["id"], event["kind"]) for event in result.events}
+    assert {("c-04", "nested"), ("c-05", "hallucinated"), ("c-11", "unknown_label")} <= kinds
+
+
+def test_the_broken_line_is_matched_to_its_request(bundle):
+    rejects = by_id(import_bundle([bundle]).rejects)
+    assert rejects["c-09"]["reason"] == "broken_json_line"
+    assert rejects["c-09"]["record"].startswith('{"id": "batch_req_x"')
+
+
+def test_drop_sentence_policy_rejects_hallucinating_answers(bundle):
+    result = import_bundle([bundle], ImportOptions(drop_hallucinated=True))
+    assert by_id(result.rejects)["c-05"]["reason"] == "hallucinated_entity"
+
+
+def test_a_request_without_any_answer_is_rejected_as_such(bundle):
+    (bundle / "conll" / "errors.jsonl").unlink()
+    assert by_id(import_bundle([bundle]).rejects)["c-10"]["reason"] == "no_response"
+
+
+def test_retry_requests_are_exactly_the_rejected_requests(bundle):
+    result = import_bundle([bundle])
+    retried = {json.loads(line)["custom_id"] for line in result.retry_requests}
+    assert retried == {"c-06", "c-07", "c-09", "c-10"}
+
+
+def test_a_retried_answer_supersedes_the_failure(bundle, tmp_path):
+    retry = write_lines(tmp_path / "retry" / "output.jsonl", [output_line("c-10", cot_answer("Result: {}"))])
+    result = import_bundle([bundle, retry])
+    assert "c-10" in {record.id for record in result.records}
+    assert "c-10" not in by_id(result.rejects)
+    assert {row["kind"] for row in result.duplicates if row["id"] == "c-10"} == {"superseded"}
+
+
+def test_output_without_requests_is_one_clear_error(bundle):
+    with pytest.raises(BundleError, match="without its requests file"):
+        import_bundle([bundle / "conll" / "output.jsonl"])
+
+
+def test_a_request_id_reused_for_another_sentence_is_an_error(tmp_path):
+    path = write_lines(tmp_path / "r.jsonl", [request("a", "one ."), request("a", "two .")])
+    with pytest.raises(BundleError) as error:
+        import_bundle([path])
+    assert error.value.line == 2
+
+
+def test_structured_records_are_imported(tmp_path):
+    path = write_lines(
+        tmp_path / "s.jsonl",
+        [
+            structured("s1", ["Ann", "lives", "in", "Oslo"], {"PER": ["Ann"], "LOC": ["Oslo"]}),
+            structured("s2", ["x"], {"PER": "not", "LOC": 3}),
+        ],
+    )
+    result = import_bundle([path])
+    assert result.records[0].tags == ["B-PER", "O", "O", "B-LOC"]
+    assert by_id(result.rejects)["s2"]["reason"] == "wrong_shape"
+
+
+def test_bad_bytes_are_rejected_per_record(tmp_path):
+    path = write_lines(
+        tmp_path / "p.jsonl",
+        [
+            per_line("ok", "Ann sang.", "Result: {'PER': ['Ann']}"),
+            b'{"id": "bad-utf8", "text": "\xff\xfe", "response": "x"}',
+            "[1, 2, 3]",
+            "not json at all",
+            json.dumps({"something": "else"}),
+            per_line("big", "A.", "Result: {'PER': ['" + "x" * (5 * 1024 * 1024) + "']}"),
+            per_line("", "No id.", "Result: {}"),
+        ],
+    )
+    result = import_bundle([path])
+    reasons = sorted(row["reason"] for row in result.rejects)
+    assert reasons == [
+        "broken_json_line",
+        "invalid_utf8",
+        "line_too_long",
+        "missing_id",
+        "wrong_shape",
+        "wrong_shape",
+    ]
+    assert [record.id for record in result.records] == ["ok"]
+    assert result.report["read"] == 7
+
+
+def test_an_empty_bundle_is_one_clear_error(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(BundleError, match="no records"):
+        import_bundle([tmp_path])
+
+
+def test_a_missing_source_is_an_error(tmp_path):
+    with pytest.raises(BundleError, match="no such file"):
+        import_bundle([tmp_path / "nope"])
+
+
+def test_unknown_label_set_synonym_is_an_error():
+    from nerd.errors import LabelMapError
+
+    with pytest.raises(LabelMapError):
+        LabelSet.conll().with_synonyms({"Person": "HUMAN"})
+
+
+def test_reimport_is_byte_identical(bundle, tmp_path):
+    outputs = []
+    for name in ("one", "two"):
+        paths = ImportPaths(tmp_path / name, retry_requests=tmp_path / name / "retry.jsonl", conll=True)
+        write_import(import_bundle([bundle]), paths)
+        outputs.append({path.name: path.read_bytes() for path in sorted((tmp_path / name).iterdir())})
+    assert outputs[0] == outputs[1]
+    assert set(outputs[0]) == {
+        "audit.jsonl",
+        "data.conll",
+        "data.jsonl",
+        "duplicates.jsonl",
+        "rejects.jsonl",
+        "report.json",
+        "retry.jsonl",
+    }
+
+
+def test_outputs_never_land_on_inputs(bundle):
+    result = import_bundle([bundle])
+    with pytest.raises(OutputError, match="inside the source directory"):
+        check_outputs(ImportPaths(bundle / "out"), [bundle], result.inputs)
+    with pytest.raises(OutputError, match="is one of the inputs"):
+        check_outputs(
+            ImportPaths(bundle.parent / "o", json_report=bundle / "conll" / "output.jsonl"),
+            [bundle / "conll"],
+            result.inputs,
+        )
+
+
+LINE_PIECES = st.sampled_from(
+    [
+        output_line("q-1", cot_answer("Result: {'PER': ['Ann']}")),
+        output_line("q-1", "Result: {'PER': ['Ann'"),
+        output_line("q-2", "x", finish_reason="length"),
+        output_line("q-9", "Result: {}"),
+        error_line("q-2"),
+        '{"custom_id": "q-1", "response": 3}',
+        '{"custom_id": 5}',
+        "{}",
+        "",
+    ]
+)
+
+
+@given(st.lists(st.one_of(LINE_PIECES, st.binary(max_size=40)), max_size=12))
+def test_any_output_file_is_accounted_for(tmp_path_factory, lines):
+    root = tmp_path_factory.mktemp("b")
+    write_lines(root / "requests.jsonl", [request("q-1", "Ann sang ."), request("q-2", "Bob ran .")])
+    write_lines(root / "output.jsonl", lines)
+    result = import_bundle([root])
+    report = result.report
+    assert report["read"] == report["imported"] + report["rejected"] + report["duplicates"]
+    ids = [record.id for record in result.records] + [
+        row["id"] for row in result.rejects if row["id"] is not None
+    ]
+    assert {"q-1", "q-2"} <= set(ids)
+    assert len([i for i in ids if i in ("q-1", "q-2")]) == 2
