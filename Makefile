@@ -1,0 +1,36 @@
+# Two entry points on a fresh machine: `make example` (the main job) and `make test` (the suite).
+# Each creates .venv and installs what it needs; nothing else has to be set up first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared/data
+
+.PHONY: example test lint bench-import clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Stamps record which extras are installed, so a changed pyproject.toml re-installs.
+$(VENV)/.base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+example: $(VENV)/.base
+	$(BIN)/nerd import examples/bundle --out out/example --gold examples/bundle/gold.conll \
+		--retry-requests out/example/retry-requests.jsonl --conll
+
+test: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+bench-import: $(VENV)/.base
+	$(BIN)/python bench/import_bundle.py $(SHARED)/teacher-bundle
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The export stage: ONNX bundles verified against the trained model (``nerd export``)."""

@@ -1,0 +1,1 @@
+"""The training stage: fine-tuning an encoder on distilled and original data (``nerd train``)."""
