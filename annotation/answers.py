@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from nerd.errors import NerdError
@@ -68,10 +69,12 @@ def _last_candidate(answer: str) -> str | None:
     return region[start:].strip().rstrip("`").strip()
 
 
-def _outermost_open_brace(text: str) -> int | None:
-    """Index of the ``{`` that opens the last top-level brace group (strings taken into account)."""
+def _structure(text: str, *, quotes_outside_braces: bool) -> Iterator[tuple[int, str, int]]:
+    """(index, brace, depth after it) for every brace outside string literals.
+
+    Outside braces, prose apostrophes ("Let's") are not string delimiters unless asked for.
+    """
     depth = 0
-    last_open: int | None = None
     quote: str | None = None
     escaped = False
     for index, char in enumerate(text):
@@ -82,15 +85,22 @@ def _outermost_open_brace(text: str) -> int | None:
                 escaped = True
             elif char == quote:
                 quote = None
-            continue
-        if char in "\"'" and depth > 0:
+        elif char in "\"'" and (depth > 0 or quotes_outside_braces):
             quote = char
         elif char == "{":
-            if depth == 0:
-                last_open = index
             depth += 1
+            yield index, char, depth
         elif char == "}" and depth > 0:
             depth -= 1
+            yield index, char, depth
+
+
+def _outermost_open_brace(text: str) -> int | None:
+    """Index of the ``{`` that opens the last top-level brace group."""
+    last_open: int | None = None
+    for index, brace, depth in _structure(text, quotes_outside_braces=False):
+        if brace == "{" and depth == 1:
+            last_open = index
     return last_open
 
 
@@ -110,26 +120,10 @@ def _parse_literal(candidate: str) -> Any:
 
 
 def _matching_close(text: str) -> int | None:
-    depth = 0
-    quote: str | None = None
-    escaped = False
-    for index, char in enumerate(text):
-        if quote is not None:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = None
-            continue
-        if char in "\"'":
-            quote = char
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return index
+    """Index of the ``}`` that closes the group opening ``text``, or None when it never closes."""
+    for index, brace, depth in _structure(text, quotes_outside_braces=True):
+        if brace == "}" and depth == 0:
+            return index
     return None
 
 

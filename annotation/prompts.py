@@ -23,6 +23,7 @@ from annotation.prompt_templates import Template, build_messages, prompt_version
 from nerd.conll import read_conll
 from nerd.errors import ConfigError, InputError
 from nerd.labels import LabelSet
+from nerd.spans import labels_of
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def write_prompts(
     picker = None
     if options.examples is not None and options.shots:
         pool = read_conll(options.examples).sentences
-        unknown = {label for sentence in pool for label in _labels(sentence.tags)} - set(labels.labels)
+        unknown = labels_of(tag for sentence in pool for tag in sentence.tags) - set(labels.labels)
         if unknown:
             raise InputError(
                 f"examples use labels outside the label set: {', '.join(sorted(unknown))}",
@@ -131,7 +132,3 @@ def write_prompts(
         },
     }
     return write_request_files(out_dir, files, manifest, force=force)
-
-
-def _labels(tags: tuple[str, ...]) -> set[str]:
-    return {tag[2:] for tag in tags if tag != "O"}

@@ -14,7 +14,7 @@ from typing import Literal
 
 from nerd.atomic import atomic_write_text
 from nerd.errors import ConllFormatError
-from nerd.spans import TagScheme, continues_nothing, iob1_to_iob2, parse_tag
+from nerd.spans import TagScheme, continues_nothing, iob1_to_iob2, labels_of, parse_tag
 
 DOCSTART = "-DOCSTART-"
 SchemeOption = Literal["auto", "iob1", "iob2"]
@@ -50,13 +50,7 @@ class ConllCorpus:
     @property
     def labels(self) -> set[str]:
         """Entity types used anywhere in the corpus."""
-        found: set[str] = set()
-        for sentence in self.sentences:
-            for tag in sentence.tags:
-                label = parse_tag(tag)[1]
-                if label is not None:
-                    found.add(label)
-        return found
+        return labels_of(tag for sentence in self.sentences for tag in sentence.tags)
 
 
 @dataclass
@@ -66,7 +60,7 @@ class _RawSentence:
     docstart: str | None
 
 
-def _split_lines(text: str, source: str) -> Iterator[tuple[int, list[str] | None, str]]:
+def _split_lines(text: str) -> Iterator[tuple[int, list[str] | None, str]]:
     """(line number, columns or None for a blank line, the line) for each line of the text."""
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip("\r")
@@ -83,7 +77,7 @@ def _group(text: str, source: str) -> tuple[list[_RawSentence], int, tuple[str, 
     first_line = 0
     pending_docstart: str | None = None
     column_count = 0
-    for number, columns, line in _split_lines(text, source):
+    for number, columns, line in _split_lines(text):
         if columns is None:
             if rows:
                 sentences.append(_RawSentence(rows, first_line, pending_docstart))
