@@ -278,3 +278,29 @@ def test_any_output_file_is_accounted_for(tmp_path_factory, lines):
     ]
     assert {"q-1", "q-2"} <= set(ids)
     assert len([i for i in ids if i in ("q-1", "q-2")]) == 2
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=12)
+    | st.sampled_from(["Result: {'PER': ['A']}", "length"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+FIELDS = ["id", "custom_id", "text", "tokens", "response", "entities", "finish_reason", "model", "error"]
+
+
+@given(st.lists(st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, min_size=1), min_size=1, max_size=8))
+def test_any_json_records_are_accounted_for(tmp_path_factory, records):
+    root = tmp_path_factory.mktemp("j")
+    write_lines(root / "records.jsonl", [json.dumps(record) for record in records])
+    try:
+        result = import_bundle([root])
+    except BundleError as error:
+        assert "without its requests file" in str(error)  # the only bundle-wide error such lines can cause
+        return
+    report = result.report
+    assert report["read"] == len(records)
+    assert report["read"] == report["imported"] + report["rejected"] + report["duplicates"]
