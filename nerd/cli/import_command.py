@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nerd.cli.console import console, exit_on_error, progress_bar
@@ -151,6 +152,14 @@ def show_report(report: dict[str, Any]) -> None:
         summary.add_row(f"  imported {label}", str(count))
     summary.add_row("retry requests", str(report["retry_requests"]))
     console.print(summary)
+    for source in report["files"]:
+        if source["lines"] == 0:
+            console.print(f"[yellow]warning:[/] {escape(source['file'])} is empty", soft_wrap=True)
+        elif source["shape"] is None:
+            console.print(
+                f"[yellow]warning:[/] {escape(source['file'])} holds no record of a known shape",
+                soft_wrap=True,
+            )
     if "gold" in report:
         show_gold(report["gold"])
     console.print(f"Outputs in [bold]{report['outputs']['dir']}[/]")

@@ -68,3 +68,13 @@ def test_prompts_writes_requests(tmp_path):
     result = runner.invoke(app, ["prompts", str(source), "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "r" / "requests-00001.jsonl").exists() and (tmp_path / "r" / "manifest.json").exists()
+
+
+def test_empty_and_unrecognised_files_are_named(tmp_path):
+    write_lines(tmp_path / "b" / "p.jsonl", ['{"id": "x", "text": "A", "response": "Result: {}"}'])
+    (tmp_path / "b" / "empty.jsonl").write_text("")
+    write_lines(tmp_path / "b" / "other.jsonl", ['{"hello": 1}'])
+    result = runner.invoke(app, ["import", str(tmp_path / "b"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "empty.jsonl is empty" in result.output
+    assert "other.jsonl holds no record of a known shape" in result.output
