@@ -21,8 +21,8 @@ PART_PATTERN = "requests-*.jsonl"
 def custom_id(prefix: str, version: str, tokens: Sequence[str]) -> str:
     """A stable id: the same sentence and prompt version always give the same id.
 
-    >>> custom_id("valid", "cot-v1", ["EU", "rejects", "German", "call"])
-    'valid-f55c806c226aadc6'
+    >>> custom_id("valid", "cot-v1", ["Acme", "buys", "Danish", "rival"])
+    'valid-161c0186a9017da4'
     """
     digest = hashlib.sha256(f"{version}\n{' '.join(tokens)}".encode()).hexdigest()
     return f"{prefix}-{digest[:16]}"

@@ -13,8 +13,8 @@ from nerd.labels import LabelSet
 from tests.factories import cot_answer, error_line, output_line, per_line, request, structured, write_lines
 
 SENTENCES = {
-    "c-01": "Peter Blackburn visited Paris .",
-    "c-02": "EU rejects German call .",
+    "c-01": "Maria Lopez visited Paris .",
+    "c-02": "Acme buys Danish rival .",
     "c-03": "Reuters reported from New York .",
     "c-04": "The New York Times said so .",
     "c-05": "Nothing here .",
@@ -33,11 +33,9 @@ def bundle(tmp_path: Path) -> Path:
     root = tmp_path / "bundle"
     write_lines(root / "conll" / "requests.jsonl", [request(cid, text) for cid, text in SENTENCES.items()])
     output = [
+        output_line("c-01", cot_answer("Result: {'PER': ['Maria Lopez'], 'LOC': ['Paris']}")),  # python dict
         output_line(
-            "c-01", cot_answer("Result: {'PER': ['Peter Blackburn'], 'LOC': ['Paris']}")
-        ),  # python dict
-        output_line(
-            "c-02", cot_answer('Result:\n```json\n{"ORG": ["EU"], "MISC": ["German"]}\n```')
+            "c-02", cot_answer('Result:\n```json\n{"ORG": ["Acme"], "MISC": ["Danish"]}\n```')
         ),  # fenced
         output_line(
             "c-03",

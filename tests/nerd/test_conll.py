@@ -9,10 +9,10 @@ from nerd.errors import ConllFormatError
 
 FOUR_COLUMNS = (
     "-DOCSTART- -X- -X- O\n\n"
-    "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\n"
-    "Peter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\n\n"
+    "Acme NNP B-NP B-ORG\nbuys VBZ B-VP O\nDanish JJ B-NP B-MISC\n\n"
+    "Maria NNP B-NP B-PER\nLopez NNP I-NP I-PER\n\n"
     "-DOCSTART- -X- -X- O\n\n"
-    "BRUSSELS NNP B-NP B-LOC\n\n"
+    "LISBON NNP B-NP B-LOC\n\n"
 )
 
 
@@ -20,9 +20,9 @@ def test_reads_four_columns_with_docstarts():
     corpus = parse_conll(FOUR_COLUMNS)
     assert corpus.column_count == 4
     assert [s.tokens for s in corpus.sentences] == [
-        ("EU", "rejects", "German"),
-        ("Peter", "Blackburn"),
-        ("BRUSSELS",),
+        ("Acme", "buys", "Danish"),
+        ("Maria", "Lopez"),
+        ("LISBON",),
     ]
     assert corpus.sentences[1].tags == ("B-PER", "I-PER")
     assert corpus.sentences[0].docstart is not None and corpus.sentences[1].docstart is None
@@ -36,7 +36,7 @@ def test_writes_back_byte_for_byte():
 
 
 def test_iob1_is_detected_and_normalised():
-    corpus = parse_conll("Peter I-PER\nBlackburn I-PER\nParis B-PER\n\nin O\nBonn I-LOC\n\n")
+    corpus = parse_conll("Maria I-PER\nLopez I-PER\nParis B-PER\n\nin O\nBonn I-LOC\n\n")
     assert corpus.scheme == "iob1"
     assert corpus.sentences[0].tags == ("B-PER", "I-PER", "B-PER")
     assert corpus.sentences[1].tags == ("O", "B-LOC")
