@@ -15,6 +15,8 @@ from nerd.atomic import OutputError, atomic_write_text
 MAX_REQUESTS_PER_FILE = 50_000
 MAX_BYTES_PER_FILE = 200_000_000
 CHAT_COMPLETIONS = "/v1/chat/completions"
+# The teacher of the paper (GPT-4 Turbo preview, January 2024).
+DEFAULT_MODEL = "gpt-4-0125-preview"
 PART_PATTERN = "requests-*.jsonl"
 
 

@@ -165,26 +165,23 @@ def _read_files(inputs: list[Path]) -> _Files:
     files = _Files()
     for file_index, path in enumerate(inputs):
         lines = list(read_lines(path))
-        kind = next(
-            (shape_of(line.data) for line in lines if line.data is not None and shape_of(line.data)), None
-        )
+        shapes = [shape_of(line.data) if line.data is not None else None for line in lines]
+        kind = next((shape for shape in shapes if shape is not None), None)
         files.summary.append({"file": str(path), "shape": kind.value if kind else None, "lines": len(lines)})
         if kind is Shape.REQUEST:
-            _add_requests(files, file_index, lines)
+            _add_requests(files, file_index, list(zip(lines, shapes, strict=True)))
         else:
-            files.answers.extend(
-                (file_index, line, shape_of(line.data) if line.data is not None else None) for line in lines
-            )
+            files.answers.extend((file_index, line, shape) for line, shape in zip(lines, shapes, strict=True))
     return files
 
 
-def _add_requests(files: _Files, file_index: int, lines: list[BundleLine]) -> None:
-    for line in lines:
+def _add_requests(files: _Files, file_index: int, lines: list[tuple[BundleLine, Shape | None]]) -> None:
+    for line, shape in lines:
         if line.data is None:
             raise BundleError(
                 f"request line unreadable ({line.problem}: {line.detail})", path=line.path, line=line.number
             )
-        if shape_of(line.data) is not Shape.REQUEST:
+        if shape is not Shape.REQUEST:
             raise BundleError(
                 "not a Batch request line, in a requests file", path=line.path, line=line.number
             )
@@ -252,9 +249,7 @@ def _outcome(
             answer = read_per_line(line.data) if shape is Shape.PER_LINE else read_structured(line.data)
             tokens = read_tokens(line.data)
         _label(outcome, tokens, answer, options)
-    except RecordProblem as problem:
-        outcome.reason, outcome.detail = problem.reason, problem.detail
-    except AnswerError as problem:
+    except (RecordProblem, AnswerError) as problem:
         outcome.reason, outcome.detail = problem.reason, problem.detail
     return outcome
 

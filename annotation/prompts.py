@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from annotation.batch_requests import (
+    DEFAULT_MODEL,
     MAX_BYTES_PER_FILE,
     MAX_REQUESTS_PER_FILE,
     custom_id,
@@ -31,7 +32,7 @@ class PromptOptions:
     """What to ask and how to package it."""
 
     template: Template = Template.cot
-    model: str = "gpt-4-0125-preview"
+    model: str = DEFAULT_MODEL
     temperature: float = 0.0
     max_tokens: int | None = None
     labels: LabelSet | None = None

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from annotation.batch_requests import DEFAULT_MODEL, MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE
 from annotation.few_shot import Selection
 from annotation.prompt_inputs import InputFormat
 from annotation.prompt_templates import Template
@@ -40,7 +41,7 @@ def prompts_cli(
     template: Annotated[
         Template, typer.Option(help="cot: the paper's chain-of-thought prompt; standard: answer only.")
     ] = Template.cot,
-    model: Annotated[str, typer.Option(help="Model name written into each request.")] = "gpt-4-0125-preview",
+    model: Annotated[str, typer.Option(help="Model name written into each request.")] = DEFAULT_MODEL,
     temperature: Annotated[float, typer.Option(help="Sampling temperature of each request.")] = 0.0,
     max_tokens: Annotated[
         int | None, typer.Option(help="Answer length limit per request (none: the API's default).")
@@ -68,11 +69,11 @@ def prompts_cli(
     ] = None,
     max_requests_per_file: Annotated[
         int, typer.Option(min=1, help="Split request files at this many requests (Batch API limit: 50,000).")
-    ] = 50_000,
+    ] = MAX_REQUESTS_PER_FILE,
     max_bytes_per_file: Annotated[
         int,
         typer.Option(min=1024, help="Split request files at this size in bytes (Batch API limit: 200 MB)."),
-    ] = 200_000_000,
+    ] = MAX_BYTES_PER_FILE,
     force: Annotated[bool, typer.Option("--force", help="Replace request files already in --out.")] = False,
 ) -> None:
     """Write OpenAI Batch API annotation requests (chain-of-thought or standard prompts) for a text."""
