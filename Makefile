@@ -16,8 +16,9 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
+# torch==2.13.0 resolves to the CPU wheel on disk; the train extra pins it, so nothing pulls CUDA.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,train]'
 	touch $@
 
 example: $(VENV)/.base

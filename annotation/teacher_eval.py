@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from typing import Any
 
 from nerd.conll import ConllCorpus
 from nerd.records import TrainingRecord
+from nerd.scoring import entity_scores
 
 
 def score_against_gold(records: Iterable[TrainingRecord], gold: ConllCorpus) -> dict[str, Any]:
@@ -16,8 +16,6 @@ def score_against_gold(records: Iterable[TrainingRecord], gold: ConllCorpus) -> 
     Sentences are matched by their tokens, so the gold file may hold more or fewer sentences, in any
     order. Scored with seqeval's default (conlleval-compatible) mode.
     """
-    from seqeval.metrics import classification_report
-
     gold_by_tokens: dict[tuple[str, ...], tuple[str, ...]] = {}
     for sentence in gold.sentences:
         gold_by_tokens.setdefault(sentence.tokens, sentence.tags)
@@ -36,21 +34,5 @@ def score_against_gold(records: Iterable[TrainingRecord], gold: ConllCorpus) -> 
     if not true_tags:
         result["per_type"] = {}
         return result
-    with warnings.catch_warnings():
-        # A type absent from one side gives 0/0; seqeval warns and reports 0, which is what we want.
-        warnings.simplefilter("ignore")
-        report = classification_report(true_tags, predicted, output_dict=True, zero_division=0, digits=4)
-    averages = {"micro avg": "micro", "macro avg": "macro", "weighted avg": "weighted"}
-    result["per_type"] = {}
-    for name, values in report.items():
-        scores = {
-            "precision": round(float(values["precision"]), 4),
-            "recall": round(float(values["recall"]), 4),
-            "f1": round(float(values["f1-score"]), 4),
-            "support": int(values["support"]),
-        }
-        if name in averages:
-            result[averages[name]] = scores
-        else:
-            result["per_type"][name] = scores
+    result.update(entity_scores(true_tags, predicted))
     return result

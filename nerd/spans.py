@@ -75,6 +75,17 @@ def iob1_to_iob2(tags: Sequence[str]) -> list[str]:
     return converted
 
 
+def repair_iob2(tags: Sequence[str]) -> list[str]:
+    """Valid IOB2 from predicted or relabelled tags: an ``I-X`` that continues nothing opens an entity.
+
+    The rule is IOB1's (``I-`` after something else starts an entity), so it is the same rewrite.
+
+    >>> repair_iob2(["I-PER", "I-PER", "I-LOC", "O", "I-ORG"])
+    ['B-PER', 'I-PER', 'B-LOC', 'O', 'B-ORG']
+    """
+    return iob1_to_iob2(tags)
+
+
 def detect_scheme(sentences: Iterable[Sequence[str]]) -> TagScheme:
     """IOB1 when any ``I-`` tag opens an entity; otherwise the tags already read as IOB2."""
     for tags in sentences:

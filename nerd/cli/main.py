@@ -7,6 +7,7 @@ import typer
 from nerd import __version__
 from nerd.cli.import_command import import_cli
 from nerd.cli.prompts_command import prompts_cli
+from nerd.cli.train_command import train_cli
 
 app = typer.Typer(
     name="nerd",
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.command("prompts")(prompts_cli)
 app.command("import")(import_cli)
+app.command("train")(train_cli)
 
 
 def _version(value: bool) -> None:

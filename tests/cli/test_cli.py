@@ -9,7 +9,7 @@ runner = CliRunner()
 
 
 def test_every_command_explains_its_options():
-    for command in ("prompts", "import"):
+    for command in ("prompts", "import", "train"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0
         assert "--out" in result.output

