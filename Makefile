@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/data
 
-.PHONY: example test lint bench-import clean
+.PHONY: example test lint bench-import bench-train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ test: $(VENV)/.dev
 
 bench-import: $(VENV)/.base
 	$(BIN)/python bench/import_bundle.py $(SHARED)/teacher-bundle
+
+$(VENV)/.train: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[train]'
+	touch $@
+
+bench-train: $(VENV)/.train
+	$(BIN)/python bench/train_epoch.py --data $(SHARED) --baseline
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis
