@@ -99,7 +99,7 @@ def load_label_set(
     """
     labels = LabelSet.conll()
     if definitions_path is not None:
-        definitions = _read_string_map(definitions_path)
+        definitions = read_string_map(definitions_path)
         if not definitions:
             raise LabelMapError("defines no labels", path=definitions_path)
         for name in definitions:
@@ -109,7 +109,7 @@ def load_label_set(
         kept = {k: v for k, v in labels.synonyms.items() if v in definitions}
         labels = LabelSet(definitions, kept)
     if synonyms_path is not None:
-        synonyms = _read_string_map(synonyms_path)
+        synonyms = read_string_map(synonyms_path)
         for synonym, label in synonyms.items():
             if label not in labels.definitions:
                 raise LabelMapError(
@@ -121,7 +121,12 @@ def load_label_set(
     return labels
 
 
-def _read_string_map(path: str | Path) -> dict[str, str]:
+def read_string_map(path: str | Path) -> dict[str, str]:
+    """A JSON file holding one object of strings to strings.
+
+    Raises:
+        LabelMapError: unreadable, not JSON, or not an object of strings.
+    """
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:

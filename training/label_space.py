@@ -11,13 +11,13 @@ it). The dev set may not use a type the model cannot learn.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nerd.errors import LabelMapError
+from nerd.labels import read_string_map
 from training.sources import Source
 
 _TYPE = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.\-]*")
@@ -51,17 +51,8 @@ def load_label_map(path: str | Path) -> dict[str, str]:
     Raises:
         LabelMapError: unreadable, not a JSON object of strings, or a name that cannot be an IOB type.
     """
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise LabelMapError(f"cannot read: {error.strerror or error}", path=path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise LabelMapError(f"not a JSON file: {error}", path=path) from None
-    if not isinstance(data, dict):
-        raise LabelMapError('expected a JSON object of type names to type names (or "O")', path=path)
+    data = read_string_map(path)
     for key, value in data.items():
-        if not isinstance(value, str):
-            raise LabelMapError('expected a type name or "O"', path=path, field=key)
         for name in (key, value):
             if not _TYPE.fullmatch(name):
                 raise LabelMapError(f"{name!r} cannot be an entity type in IOB tags", path=path, field=key)

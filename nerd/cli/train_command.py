@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
-from nerd.cli.console import console, error_console, exit_on_error
+from nerd.cli.console import console, error_console, exit_on_error, progress_bar
 from nerd.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -353,14 +353,7 @@ class _ProgressObserver:
 def _train_one(prepared: Prepared, options: RunOptions) -> RunResult:
     from training.trainer import TrainingInterrupted, train_run
 
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=error_console,
-        transient=True,
-    )
+    progress = progress_bar()
     try:
         with progress:
             result = train_run(prepared, options, _ProgressObserver(progress))
