@@ -37,10 +37,10 @@ def inference_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]
 def shard(batches: list[list[int]], rank: int, world: int) -> list[list[int]]:
     """This process's share when ``world`` processes train together: every process gets the same number of
     batches (distributed training waits on each step), so the short ones repeat batches from the start."""
-    if world <= 1:
+    if world <= 1 or not batches:
         return batches
     per_process = -(-len(batches) // world)
-    padded = batches + batches[: per_process * world - len(batches)]
+    padded = [batches[i % len(batches)] for i in range(per_process * world)]
     return padded[rank::world]
 
 

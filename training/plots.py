@@ -61,6 +61,6 @@ def plot_learning_curves(history: Sequence[dict[str, Any]], path: Path) -> None:
         label="dev micro F1",
     )
     f1_axis.set(ylabel="dev micro F1")
-    figure.legend(loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.05))
+    figure.legend(loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.14))
     _save(figure, path)
     plt.close(figure)
