@@ -297,7 +297,7 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
             accelerator.wait_for_everyone()
             observer.epoch_done(record)
     except KeyboardInterrupt:
-        if accelerator.is_main_process and history:
+        if accelerator.is_main_process:
             card("interrupted")
         done = len(history)
         raise TrainingInterrupted(

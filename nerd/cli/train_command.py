@@ -272,7 +272,9 @@ def run_training(
             results.append(_finished(run_dir, card))
             continue
         has_checkpoint = resume and run_dir.is_dir() and read_progress(run_dir) is not None
-        if resume and not has_checkpoint and run_dir.exists():
+        if resume and not has_checkpoint and run_dir.exists() and any(run_dir.iterdir()):
+            if card is None:
+                raise ConfigError(f"{run_dir} holds no nerd run to resume; --force starts over there")
             shutil.rmtree(run_dir)  # stopped before its first checkpoint: nothing to keep
         options = RunOptions(
             seed=seed,

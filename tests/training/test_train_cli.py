@@ -80,3 +80,12 @@ def test_bad_options_are_named(corpus, tiny_encoder, tmp_path):
         app, ["train", "--dev", str(corpus["dev"]), "--out", str(tmp_path / "o"), "--schedule", "original"]
     )
     assert missing.exit_code == 1 and "--original" in missing.output
+
+
+def test_resume_refuses_a_directory_that_is_not_a_run(corpus, tiny_encoder, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    result = train(corpus, tiny_encoder, out, "--resume")
+    assert result.exit_code == 1 and "holds no nerd run" in result.output
+    assert (out / "notes.txt").read_text() == "keep me"

@@ -99,3 +99,11 @@ def test_patience_stops_early(corpus, tiny_encoder, tmp_path):
         RunOptions(seed=1, out_dir=tmp_path / "m", device="cpu"),
     )
     assert result.stopped_early and len(result.history) < 30
+
+
+def test_an_interrupt_in_the_first_epoch_leaves_a_card_and_no_checkpoint(corpus, tiny_encoder, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(TrainingInterrupted, match="nothing to resume"):
+        train_run(prepared(corpus, tiny_encoder), RunOptions(seed=1, out_dir=out, device="cpu"), StopAt(1))
+    assert json.loads((out / CARD_JSON).read_text())["status"] == "interrupted"
+    assert not (out / CHECKPOINT_DIR).exists()
