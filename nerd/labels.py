@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nerd.errors import LabelMapError
+from nerd.spans import is_type_name
 
 CONLL_DEFINITIONS: dict[str, str] = {
     "PER": "person: names of people, real or fictional, including family names on their own",
@@ -103,7 +104,7 @@ def load_label_set(
         if not definitions:
             raise LabelMapError("defines no labels", path=definitions_path)
         for name in definitions:
-            if not re.fullmatch(r"[A-Za-z0-9_.][A-Za-z0-9_.\-]*", name):
+            if not is_type_name(name):
                 raise LabelMapError(f"label {name!r} cannot be used in IOB tags", path=definitions_path)
         # Default synonyms only where they still point at a defined label.
         kept = {k: v for k, v in labels.synonyms.items() if v in definitions}

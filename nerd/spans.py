@@ -17,10 +17,20 @@ from typing import Literal, NamedTuple
 from nerd.errors import TagSchemeError
 
 OUTSIDE = "O"
-# A type is any run of word characters, dots or dashes after the prefix: "B-LOC", "I-WORK_OF_ART".
-_TAG = re.compile(r"^(?P<prefix>[BI])-(?P<label>[A-Za-z0-9_.][A-Za-z0-9_.\-]*)$")
+# A type is any run of word characters, dots or dashes: "LOC", "WORK_OF_ART".
+_TYPE_NAME = r"[A-Za-z0-9_.][A-Za-z0-9_.\-]*"
+_TAG = re.compile(rf"^(?P<prefix>[BI])-(?P<label>{_TYPE_NAME})$")
 
 TagScheme = Literal["iob1", "iob2"]
+
+
+def is_type_name(name: str) -> bool:
+    """Whether ``name`` can be an entity type in IOB tags.
+
+    >>> is_type_name("WORK_OF_ART"), is_type_name("B-X Y")
+    (True, False)
+    """
+    return re.fullmatch(_TYPE_NAME, name) is not None
 
 
 class Span(NamedTuple):

@@ -11,16 +11,14 @@ it). The dev set may not use a type the model cannot learn.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nerd.errors import LabelMapError
 from nerd.labels import read_string_map
+from nerd.spans import is_type_name
 from training.sources import Source
-
-_TYPE = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.\-]*")
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ def load_label_map(path: str | Path) -> dict[str, str]:
     data = read_string_map(path)
     for key, value in data.items():
         for name in (key, value):
-            if not _TYPE.fullmatch(name):
+            if not is_type_name(name):
                 raise LabelMapError(f"{name!r} cannot be an entity type in IOB tags", path=path, field=key)
     return data
 
