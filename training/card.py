@@ -126,22 +126,10 @@ def card_markdown(card: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_card(
-    out_dir: Path,
-    prepared: Prepared,
-    options: RunOptions,
-    history: list[dict[str, Any]],
-    best_epoch: int,
-    status: str,
-    wall_seconds: float,
-    device: str,
-    precision: str,
-) -> dict[str, Any]:
-    """Write ``training_card.json`` and ``training_card.md``; returns the card."""
-    card = build_card(prepared, options, history, best_epoch, status, wall_seconds, device, precision)
+def write_card(out_dir: Path, card: dict[str, Any]) -> None:
+    """Write a card (from :func:`build_card`) as ``training_card.json`` and ``training_card.md``."""
     atomic_write_text(out_dir / CARD_JSON, json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(out_dir / CARD_MARKDOWN, card_markdown(card))
-    return card
 
 
 def read_card(out_dir: Path) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from nerd.errors import InputError, NerdError
 from nerd.scoring import entity_scores
 from training.base_model import offline
 from training.batching import collate, shard, training_batches
-from training.card import write_card
+from training.card import build_card, write_card
 from training.checkpoints import load_checkpoint, remove_checkpoint, save_checkpoint
 from training.devices import available_cores, resolve_device, resolve_precision
 from training.features import Feature
@@ -210,7 +210,9 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
 
     def card(status: str) -> dict[str, Any]:
         wall = elapsed_before + time.perf_counter() - started
-        return write_card(out_dir, prepared, options, history, best_epoch, status, wall, device, precision)
+        built = build_card(prepared, options, history, best_epoch, status, wall, device, precision)
+        write_card(out_dir, built)
+        return built
 
     try:
         for epoch in range(start_epoch, epochs):
