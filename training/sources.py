@@ -7,6 +7,7 @@ so a problem found later can still say where.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,10 +44,10 @@ class Source:
     files: tuple[SourceFile, ...]
     examples: tuple[Example, ...]
 
-    @property
-    def types(self) -> set[str]:
-        """The entity types its tags use."""
-        return {tag[2:] for example in self.examples for tag in example.tags if tag != "O"}
+    @functools.cached_property
+    def types(self) -> frozenset[str]:
+        """The entity types its tags use (the label checks ask for them many times over)."""
+        return frozenset(tag[2:] for example in self.examples for tag in example.tags if tag != "O")
 
     def __len__(self) -> int:
         return len(self.examples)
