@@ -132,7 +132,22 @@ def _load_model(prepared: Prepared, attention: str | None = None) -> Any:
         raise InputError(f"cannot load the encoder weights: {error}", path=prepared.base_model.path) from None
     if prepared.hyperparameters.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    if prepared.hyperparameters.dropout is not None:
+        _set_dropout(model, prepared.hyperparameters.dropout)
     return model
+
+
+def _set_dropout(model: Any, probability: float) -> None:
+    """Set every dropout layer, whatever the architecture calls it in its config.
+
+    Setting the modules rather than config keys (``hidden_dropout_prob``, ``attention_dropout``, ...)
+    works for any encoder; the attention implementations read the probability from their module too.
+    """
+    import torch
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = probability
 
 
 def _save_best(model: Any, out_dir: Path) -> None:
