@@ -53,6 +53,10 @@ class BundleError(InputError):
     """An annotation bundle that cannot be imported as a whole (as opposed to one bad record)."""
 
 
+class ModelBundleError(InputError):
+    """An exported model bundle that is incomplete, altered or unreadable (``onnx-<variant>/``)."""
+
+
 class LabelMapError(InputError):
     """A label set or label map that is inconsistent."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from nerd import __version__
+from nerd.cli.export_command import export_cli, unpack_cli, verify_cli
 from nerd.cli.import_command import import_cli
 from nerd.cli.prompts_command import prompts_cli
 from nerd.cli.train_command import train_cli
@@ -19,6 +20,9 @@ app = typer.Typer(
 app.command("prompts")(prompts_cli)
 app.command("import")(import_cli)
 app.command("train")(train_cli)
+app.command("export")(export_cli)
+app.command("verify")(verify_cli)
+app.command("unpack")(unpack_cli)
 
 
 def _version(value: bool) -> None:

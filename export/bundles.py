@@ -1,0 +1,201 @@
+"""``nerd export``: build every requested variant in a staging directory, verify it, then install it.
+
+Nothing appears under ``onnx-<variant>/`` until every variant has passed verification; a failed or
+interrupted export leaves the output directory as it was (the staging directory is removed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from export.checkpoint import CARD_FILES, Checkpoint
+from export.onnx_variants import Int8Target, convert_fp16, copy_support_files, export_fp32, quantize_int8
+from export.verification import (
+    DEFAULT_ALLOWED_DROP,
+    ReferenceRun,
+    load_sample,
+    providers_for,
+    reference_run,
+    verify_variant,
+)
+from nerd.atomic import OutputError, atomic_write_text
+from nerd.errors import NerdError
+from nerd.model_bundle import MANIFEST, MODEL_FILE, Manifest, Variant, checksums
+from service.engine import CUDA, OnnxTagger, default_threads
+
+PRODUCERS = ("nerd", "torch", "transformers", "optimum", "optimum-onnx", "onnx", "onnxruntime")
+
+
+class VerificationFailed(NerdError):
+    """At least one variant did not reproduce the trained model; nothing was installed."""
+
+    def __init__(self, results: list[dict[str, Any]]) -> None:
+        self.results = results
+        failed = [f"{r['variant']}: {'; '.join(r['failures'])}" for r in results if not r["passed"]]
+        super().__init__("verification failed, nothing was written: " + " | ".join(failed))
+
+
+@dataclass
+class ExportRequest:
+    """What to export, from where, to where."""
+
+    checkpoint: Checkpoint
+    variants: Sequence[Variant]
+    out_dir: Path
+    verify_on: Path | None = None
+    allowed_drop: float = DEFAULT_ALLOWED_DROP
+    int8_target: Int8Target = "avx512_vnni"
+    opset: int | None = None
+    force: bool = False
+    threads: int = field(default_factory=default_threads)
+
+
+def bundle_dir(out_dir: Path, variant: str) -> Path:
+    return out_dir / f"onnx-{variant}"
+
+
+def producer_versions() -> dict[str, str]:
+    versions = {}
+    for name in PRODUCERS:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return versions
+
+
+def _opset(model: Path) -> int:
+    import onnx
+
+    graph = onnx.load(str(model), load_external_data=False)
+    return next(entry.version for entry in graph.opset_import if entry.domain in {"", "ai.onnx"})
+
+
+def _check_targets(request: ExportRequest) -> None:
+    try:
+        request.out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"{request.out_dir}: cannot create: {error.strerror or error}") from None
+    if not os.access(request.out_dir, os.W_OK | os.X_OK):
+        raise OutputError(f"{request.out_dir}: not writable")
+    existing = [
+        bundle_dir(request.out_dir, v) for v in request.variants if bundle_dir(request.out_dir, v).exists()
+    ]
+    if existing and not request.force:
+        names = ", ".join(str(path) for path in existing)
+        raise OutputError(f"{names}: already exists (--force replaces it)")
+
+
+def _write_manifest(
+    directory: Path,
+    request: ExportRequest,
+    variant: Variant,
+    quantization: dict[str, Any] | None,
+    verification: dict[str, Any],
+) -> Manifest:
+    checkpoint = request.checkpoint
+    manifest = Manifest(
+        name=checkpoint.name,
+        variant=variant,
+        labels=checkpoint.labels,
+        max_length=checkpoint.max_length,
+        opset=_opset(directory / MODEL_FILE),
+        producers=producer_versions(),
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        source_model=str(checkpoint.path.resolve()),
+        training_card="training_card.json" if (directory / "training_card.json").is_file() else None,
+        quantization=quantization,
+        verification=verification,
+        files=checksums(directory),
+    )
+    atomic_write_text(directory / MANIFEST, json.dumps(manifest.model_dump(), indent=2) + "\n")
+    return manifest
+
+
+def _build_variant(request: ExportRequest, variant: Variant, raw: Path, dest: Path) -> dict[str, Any] | None:
+    dest.mkdir()
+    quantization = None
+    if variant == "fp32":
+        shutil.copy2(raw / MODEL_FILE, dest / MODEL_FILE)
+    elif variant == "int8":
+        quantization = quantize_int8(raw, dest, request.int8_target)
+    else:
+        quantization = convert_fp16(raw, dest)
+    copy_support_files(raw, dest)
+    for name in ("ort_config.json",):
+        # optimum's own record of the quantisation; the manifest carries the same facts.
+        (dest / name).unlink(missing_ok=True)
+    for name in CARD_FILES:
+        if (request.checkpoint.path / name).is_file():
+            shutil.copy2(request.checkpoint.path / name, dest / name)
+    return quantization
+
+
+def export_bundles(
+    request: ExportRequest, on_step: Callable[[str], None] = lambda _message: None
+) -> list[dict[str, Any]]:
+    """Export, verify and install every requested variant; returns each variant's verification result.
+
+    Raises:
+        OutputError: an unwritable output directory, or existing bundles without ``force``.
+        InputError: a checkpoint optimum cannot export.
+        VerificationFailed: a variant that does not reproduce the trained model (nothing installed).
+    """
+    import onnxruntime
+
+    _check_targets(request)
+    cuda = CUDA in onnxruntime.get_available_providers()
+    sample = load_sample(request.verify_on)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=request.out_dir))
+    try:
+        raw = staging / "raw"
+        tick = time.perf_counter()
+        on_step("exporting the checkpoint to ONNX with optimum")
+        export_fp32(request.checkpoint, raw, opset=request.opset)
+        export_seconds = time.perf_counter() - tick
+        reference: ReferenceRun | None = None
+        results = []
+        for variant in request.variants:
+            tick = time.perf_counter()
+            on_step(f"building {variant}")
+            dest = bundle_dir(staging, variant)
+            quantization = _build_variant(request, variant, raw, dest)
+            _write_manifest(dest, request, variant, quantization, {})
+            build_seconds = time.perf_counter() - tick + export_seconds
+            tagger = OnnxTagger(dest, providers=providers_for(variant, cuda), threads=request.threads)
+            if reference is None:
+                on_step(f"running the PyTorch model on {len(sample.sentences)} sentences")
+                reference = reference_run(request.checkpoint, sample, tagger, request.threads)
+            on_step(f"verifying {variant} on {len(sample.sentences)} sentences")
+            result = verify_variant(tagger, variant, sample, reference, allowed_drop=request.allowed_drop)
+            result["export_seconds"] = round(build_seconds, 2)
+            del tagger
+            _write_manifest(dest, request, variant, quantization, result)
+            results.append(result)
+        if not all(result["passed"] for result in results):
+            raise VerificationFailed(results)
+        for variant in request.variants:
+            _install(bundle_dir(staging, variant), bundle_dir(request.out_dir, variant))
+        return results
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install(built: Path, target: Path) -> None:
+    """Move a verified bundle into place; an old one is swapped out first and removed after."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(built, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

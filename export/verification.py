@@ -1,0 +1,190 @@
+"""Proof that an exported variant is the trained model: logits, labels and F1 against PyTorch.
+
+Both sides read the same windows (the bundle's own tokenizer, through the serving engine's encoder) and
+are decoded by the same function, so any difference is the model's. ``fp32`` must reproduce every logit
+within ``FP32_TOLERANCE`` and every word label exactly; every variant must keep its entity-level micro
+F1 on the sample within ``allowed_drop`` points of the PyTorch model's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from export.checkpoint import Checkpoint
+from nerd.conll import parse_conll, read_conll
+from nerd.model_bundle import MODEL_FILE, file_sha256
+from nerd.scoring import entity_scores
+from service.encoding import Window
+from service.engine import CPU, OnnxTagger, tag_windows
+
+FP32_TOLERANCE = 1e-4
+DEFAULT_ALLOWED_DROP = 0.5  # F1 points (percent), the most a variant may lose against PyTorch
+BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Labelled sentences to verify on."""
+
+    source: str
+    sha256: str | None
+    sentences: list[list[str]]
+    gold: list[list[str]]
+
+
+def load_sample(path: Path | None) -> Sample:
+    """The CoNLL file given, or the built-in sample of invented sentences."""
+    if path is not None:
+        corpus = read_conll(path)
+        source, digest = str(path), file_sha256(path)
+    else:
+        text = resources.files("export").joinpath("verification_sample.conll").read_text(encoding="utf-8")
+        corpus = parse_conll(text, source="built-in sample")
+        source, digest = "built-in sample (export/verification_sample.conll)", None
+    return Sample(
+        source=source,
+        sha256=digest,
+        sentences=[list(s.tokens) for s in corpus.sentences],
+        gold=[list(s.tags) for s in corpus.sentences],
+    )
+
+
+class TorchReference:
+    """The trained checkpoint in PyTorch, fp32 on the CPU: what every variant is compared with."""
+
+    def __init__(self, checkpoint: Checkpoint, threads: int) -> None:
+        import torch
+        from transformers import AutoModelForTokenClassification
+        from transformers.utils import logging
+
+        logging.set_verbosity_error()
+        torch.set_num_threads(threads)
+        self.model = AutoModelForTokenClassification.from_pretrained(
+            checkpoint.path, local_files_only=True, dtype=torch.float32
+        ).eval()
+
+    def logits(self, windows: Sequence[Window], pad_id: int) -> np.ndarray:
+        import torch
+
+        width = max(len(window) for window in windows)
+        input_ids = torch.full((len(windows), width), pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(windows), width), dtype=torch.long)
+        for row, window in enumerate(windows):
+            input_ids[row, : len(window)] = torch.tensor(window.input_ids)
+            attention_mask[row, : len(window)] = 1
+        with torch.inference_mode():
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits.float().numpy()
+
+
+@dataclass
+class ReferenceRun:
+    """The PyTorch model's tags, logits and time on the sample, computed once for all variants."""
+
+    windows: list[Window]
+    tags: list[list[str]]
+    logits: dict[tuple[int, ...], np.ndarray]
+    seconds: float
+    f1: float
+
+
+def reference_run(checkpoint: Checkpoint, sample: Sample, tagger: OnnxTagger, threads: int) -> ReferenceRun:
+    """Run the PyTorch model over the sample with the bundle's windows and batches."""
+    reference = TorchReference(checkpoint, threads)
+    windows = tagger.encoder.encode(sample.sentences)
+    captured: dict[tuple[int, ...], np.ndarray] = {}
+    tick = time.perf_counter()
+    tags = tag_windows(
+        windows,
+        [len(s) for s in sample.sentences],
+        checkpoint.labels,
+        lambda chosen: reference.logits(chosen, tagger.pad_id),
+        BATCH_SIZE,
+        on_batch=lambda batch, scores: captured.__setitem__(tuple(batch), scores),
+    )
+    seconds = time.perf_counter() - tick
+    f1 = entity_scores(sample.gold, tags)["micro"]["f1"]
+    return ReferenceRun(windows, tags, captured, seconds, f1)
+
+
+def verify_variant(
+    tagger: OnnxTagger,
+    variant: str,
+    sample: Sample,
+    reference: ReferenceRun,
+    *,
+    allowed_drop: float = DEFAULT_ALLOWED_DROP,
+) -> dict[str, Any]:
+    """Check one loaded variant against the reference run; the result says what passed and what did not."""
+    largest = 0.0
+
+    def compare(batch: list[int], scores: np.ndarray) -> None:
+        nonlocal largest
+        expected = reference.logits[tuple(batch)]
+        for row, index in enumerate(batch):
+            length = len(reference.windows[index])
+            difference = np.abs(scores[row, :length] - expected[row, :length]).max()
+            largest = max(largest, float(difference))
+
+    tick = time.perf_counter()
+    tags = tag_windows(
+        reference.windows,
+        [len(s) for s in sample.sentences],
+        tagger.labels,
+        tagger.logits,
+        BATCH_SIZE,
+        on_batch=compare,
+    )
+    seconds = time.perf_counter() - tick
+    f1 = entity_scores(sample.gold, tags)["micro"]["f1"]
+    drop = round((reference.f1 - f1) * 100, 2)
+    differing = sum(
+        a != b
+        for ours, theirs in zip(tags, reference.tags, strict=True)
+        for a, b in zip(ours, theirs, strict=True)
+    )
+    failures = []
+    if variant == "fp32" and largest > FP32_TOLERANCE:
+        failures.append(f"max |logit difference| {largest:.2e} exceeds {FP32_TOLERANCE:.0e}")
+    if variant == "fp32" and differing:
+        failures.append(f"{differing} word labels differ from PyTorch's")
+    if drop > allowed_drop:
+        failures.append(f"micro F1 {f1:.4f} is {drop} points below PyTorch's {reference.f1:.4f}")
+    words = sum(len(s) for s in sample.sentences)
+    return {
+        "variant": variant,
+        "provider": tagger.providers[0],
+        "sample": sample.source,
+        "sample_sha256": sample.sha256,
+        "sentences": len(sample.sentences),
+        "max_abs_logit_difference": largest,
+        "word_labels_differing": differing,
+        "words": words,
+        "f1_pytorch": reference.f1,
+        "f1": f1,
+        "f1_drop_points": drop,
+        "allowed_drop_points": allowed_drop,
+        "agreement_f1": entity_scores(reference.tags, tags)["micro"]["f1"],
+        "seconds": round(seconds, 3),
+        "seconds_pytorch": round(reference.seconds, 3),
+        "model_bytes": (tagger.path / MODEL_FILE).stat().st_size,
+        "passed": not failures,
+        "failures": failures,
+    }
+
+
+def providers_for(variant: str, cuda_available: bool) -> tuple[str, ...]:
+    """Where a variant is verified: fp16 on CUDA when there is one; int8 and fp32 on the CPU.
+
+    >>> providers_for("int8", True)
+    ('CPUExecutionProvider',)
+    """
+    if variant == "fp16" and cuda_available:
+        return ("CUDAExecutionProvider",)
+    return (CPU,)

@@ -1,0 +1,116 @@
+"""The exported model bundle (``onnx-<variant>/``): its manifest, ``bundle.json``, and its checksums.
+
+Export writes a bundle, ``nerd verify`` re-checks one, and the service refuses to load one that does not
+match its manifest. The manifest lists the sha256 of every other file in the directory, so one changed,
+missing or added byte anywhere is found and named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nerd.errors import ModelBundleError
+
+MANIFEST = "bundle.json"
+MODEL_FILE = "model.onnx"
+FORMAT_VERSION = 1
+Variant = Literal["fp32", "int8", "fp16"]
+
+
+class Manifest(BaseModel):
+    """What ``bundle.json`` holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format_version: int = FORMAT_VERSION
+    name: str
+    variant: Variant
+    labels: list[str] = Field(min_length=1, description="model output index -> IOB2 label")
+    max_length: int = Field(ge=4, description="sub-tokens per window, special tokens included")
+    opset: int
+    producers: dict[str, str] = Field(description="library -> version that produced the bundle")
+    created: str = Field(description="UTC time of the export, ISO 8601")
+    source_model: str = Field(description="the training directory the bundle was exported from")
+    training_card: str | None = Field(description="the training card inside the bundle, if the run had one")
+    quantization: dict[str, Any] | None = None
+    verification: dict[str, Any]
+    files: dict[str, str] = Field(description="file name -> sha256 of every other file in the bundle")
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks (model files run to hundreds of MB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def checksums(directory: Path) -> dict[str, str]:
+    """sha256 of every file under ``directory`` but the manifest, by relative POSIX path."""
+    return {
+        path.relative_to(directory).as_posix(): file_sha256(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.name != MANIFEST
+    }
+
+
+def read_manifest(directory: str | Path) -> Manifest:
+    """The parsed ``bundle.json`` of a bundle directory.
+
+    Raises:
+        ModelBundleError: no such directory or manifest, unreadable JSON, a field of the wrong shape.
+    """
+    path = Path(directory) / MANIFEST
+    if not Path(directory).is_dir():
+        raise ModelBundleError("not a directory", path=directory)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelBundleError(f"no {MANIFEST}: not an exported model bundle", path=directory) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelBundleError(f"cannot read: {error}", path=path) from None
+    try:
+        return Manifest.model_validate(json.loads(text))
+    except json.JSONDecodeError as error:
+        raise ModelBundleError(f"not JSON: {error.msg}", path=path, line=error.lineno) from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise ModelBundleError(first["msg"], path=path, field=field) from None
+
+
+def find_mismatches(directory: str | Path, manifest: Manifest | None = None) -> list[str]:
+    """Every difference between a bundle's files and its manifest, one message per file; [] when intact."""
+    root = Path(directory)
+    manifest = manifest or read_manifest(root)
+    actual = checksums(root)
+    problems = []
+    for name, expected in sorted(manifest.files.items()):
+        if name not in actual:
+            problems.append(f"{name}: missing")
+        elif actual[name] != expected:
+            problems.append(f"{name}: sha256 {actual[name]} differs from the manifest's {expected}")
+    problems.extend(f"{name}: not listed in {MANIFEST}" for name in sorted(set(actual) - set(manifest.files)))
+    return problems
+
+
+def verified_manifest(directory: str | Path) -> Manifest:
+    """The manifest of a bundle whose files all match it.
+
+    Raises:
+        ModelBundleError: naming the first altered, missing or extra file (and how many more there are).
+    """
+    manifest = read_manifest(directory)
+    problems = find_mismatches(directory, manifest)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ModelBundleError(problems[0] + more, path=directory)
+    if MODEL_FILE not in manifest.files:
+        raise ModelBundleError(f"the manifest lists no {MODEL_FILE}", path=directory)
+    return manifest

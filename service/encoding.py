@@ -1,0 +1,88 @@
+"""Words to encoder windows with the bundle's own ``tokenizer.json`` (the ``tokenizers`` library only).
+
+Mirrors ``training/features.py`` exactly, so the exported model reads the same sub-tokens it was trained
+and verified on: each word's first sub-token carries its label; a sentence longer than the window is cut
+into consecutive windows of whole words, so no word is dropped; a word the tokenizer reads as nothing
+gets the unknown token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from nerd.errors import ModelBundleError
+
+
+@dataclass(frozen=True)
+class Window:
+    """One window of one sentence: sub-token ids and where each of its words starts."""
+
+    input_ids: list[int]
+    sentence: int  # index of the sentence in the batch that was encoded
+    first_word: int  # index in the sentence of the window's first word
+    word_starts: list[int]  # position of each word's first sub-token in input_ids
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+class WordEncoder:
+    """Encodes pre-split words into windows of at most ``max_length`` sub-tokens."""
+
+    def __init__(self, tokenizer_file: Path, max_length: int) -> None:
+        try:
+            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        except Exception as error:  # tokenizers raises a bare Exception for malformed files
+            raise ModelBundleError(f"cannot load the tokenizer: {error}", path=tokenizer_file) from None
+        # A tokenizer.json saved after training may carry padding or truncation; windows replace both.
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        self.tokenizer = tokenizer
+        self.prefix, self.suffix = self._special_layout()
+        self.budget = max_length - len(self.prefix) - len(self.suffix)
+        if self.budget < 1:
+            raise ModelBundleError(f"max length {max_length} leaves no room between the special tokens")
+        unknown = getattr(tokenizer.model, "unk_token", None)
+        self.unknown_id = tokenizer.token_to_id(unknown) if unknown else None
+        if self.unknown_id is None:
+            self.unknown_id = self.prefix[0] if self.prefix else 0
+
+    def _special_layout(self) -> tuple[list[int], list[int]]:
+        bare = self.tokenizer.encode(["a"], is_pretokenized=True, add_special_tokens=False).ids
+        full = self.tokenizer.encode(["a"], is_pretokenized=True, add_special_tokens=True).ids
+        for at in range(len(full) - len(bare) + 1):
+            if full[at : at + len(bare)] == bare:
+                return full[:at], full[at + len(bare) :]
+        return [], []
+
+    def encode(self, sentences: Sequence[Sequence[str]]) -> list[Window]:
+        """Windows for every sentence, in order; an empty sentence gives no window."""
+        windows: list[Window] = []
+        encodings = self.tokenizer.encode_batch(
+            [list(words) for words in sentences], is_pretokenized=True, add_special_tokens=False
+        )
+        for index, (words, encoding) in enumerate(zip(sentences, encodings, strict=True)):
+            pieces: list[list[int]] = [[] for _ in words]
+            for token_id, word in zip(encoding.ids, encoding.word_ids, strict=True):
+                if word is not None:
+                    pieces[word].append(token_id)
+            pieces = [word_pieces[: self.budget] or [self.unknown_id] for word_pieces in pieces]
+            start = 0
+            while start < len(pieces):
+                end, used = start, 0
+                while end < len(pieces) and used + len(pieces[end]) <= self.budget:
+                    used += len(pieces[end])
+                    end += 1
+                input_ids = list(self.prefix)
+                starts = []
+                for word in range(start, end):
+                    starts.append(len(input_ids))
+                    input_ids.extend(pieces[word])
+                input_ids.extend(self.suffix)
+                windows.append(Window(input_ids, index, start, starts))
+                start = end
+        return windows

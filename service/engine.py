@@ -1,0 +1,126 @@
+"""The inference engine: one onnxruntime session over a verified bundle, words in, IOB2 tags out.
+
+Everything that scores or serves an exported model goes through this class (export's verification,
+``nerd evaluate`` on a bundle, ``nerd serve``), so what was measured is what runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nerd.errors import ModelBundleError
+from nerd.model_bundle import MODEL_FILE, Manifest, verified_manifest
+from nerd.spans import repair_iob2
+from service.encoding import Window, WordEncoder
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+
+def default_threads() -> int:
+    """The cores this process may run on (its affinity mask, not the machine's core count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices sorted by length and cut into batches, so each batch pads to similar lengths."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[at : at + batch_size] for at in range(0, len(order), batch_size)]
+
+
+class OnnxTagger:
+    """A bundle loaded for inference.
+
+    ``providers`` lists onnxruntime execution providers in order of preference; a provider that was asked
+    for and is not what the session got is an error, never a silent fallback to the CPU.
+    """
+
+    def __init__(
+        self,
+        bundle_dir: str | Path,
+        *,
+        providers: Sequence[str] = (CPU,),
+        threads: int | None = None,
+    ) -> None:
+        import onnxruntime
+
+        self.path = Path(bundle_dir)
+        self.manifest: Manifest = verified_manifest(self.path)
+        if self.manifest.variant == "int8" and CUDA in providers:
+            raise ModelBundleError("a dynamically quantised int8 model runs on the CPU only", path=self.path)
+        self.labels = list(self.manifest.labels)
+        self.encoder = WordEncoder(self.path / "tokenizer.json", self.manifest.max_length)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or default_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        missing = [p for p in providers if p not in onnxruntime.get_available_providers()]
+        if missing:
+            raise ModelBundleError(f"onnxruntime here has no {', '.join(missing)}", path=self.path)
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(self.path / MODEL_FILE), options, providers=list(providers)
+            )
+        except Exception as error:  # onnxruntime raises its own untyped errors for bad graphs
+            raise ModelBundleError(f"onnxruntime cannot load the model: {error}", path=self.path) from None
+        self.providers = self.session.get_providers()
+        if self.providers[0] != providers[0]:
+            raise ModelBundleError(f"asked for {providers[0]}, the session runs on {self.providers[0]}")
+        self.input_names = {node.name for node in self.session.get_inputs()}
+        pad = self.encoder.tokenizer.token_to_id("[PAD]")
+        self.pad_id = pad if pad is not None else 0
+
+    def logits(self, windows: Sequence[Window]) -> np.ndarray:
+        """Float32 logits ``(windows, longest, labels)`` of one batch, padded to its longest window."""
+        width = max(len(window) for window in windows)
+        input_ids = np.full((len(windows), width), self.pad_id, dtype=np.int64)
+        attention_mask = np.zeros((len(windows), width), dtype=np.int64)
+        for row, window in enumerate(windows):
+            input_ids[row, : len(window)] = window.input_ids
+            attention_mask[row, : len(window)] = 1
+        feed: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if "token_type_ids" in self.input_names:
+            feed["token_type_ids"] = np.zeros_like(input_ids)
+        (output,) = self.session.run(["logits"], feed)
+        return output.astype(np.float32, copy=False)
+
+    def tag(self, sentences: Sequence[Sequence[str]], *, batch_size: int = 64) -> list[list[str]]:
+        """IOB2 tags for the words of every sentence, each word labelled by its first sub-token."""
+        windows = self.encoder.encode(sentences)
+        return tag_windows(windows, [len(s) for s in sentences], self.labels, self.logits, batch_size)
+
+
+def tag_windows(
+    windows: Sequence[Window],
+    sentence_lengths: Sequence[int],
+    labels: Sequence[str],
+    logits: Callable[[Sequence[Window]], np.ndarray],
+    batch_size: int,
+    on_batch: Callable[[list[int], np.ndarray], None] | None = None,
+) -> list[list[str]]:
+    """Tags from any logits function (the session, or a reference model in export's verification).
+
+    Windows run in batches of similar length; each word takes the arg-max label of its first sub-token,
+    and the tags are repaired to valid IOB2 (an I- that follows nothing of its type starts an entity).
+    ``on_batch`` sees each batch's window indices and logits.
+    """
+    tags: list[list[str]] = [["O"] * length for length in sentence_lengths]
+    for batch in length_batches([len(w) for w in windows], batch_size):
+        chosen = [windows[i] for i in batch]
+        scores = logits(chosen)
+        if on_batch is not None:
+            on_batch(batch, scores)
+        best = scores.argmax(axis=-1)
+        for window, row in zip(chosen, best, strict=True):
+            sentence = tags[window.sentence]
+            for offset, position in enumerate(window.word_starts):
+                sentence[window.first_word + offset] = labels[int(row[position])]
+    return [repair_iob2(sentence) for sentence in tags]
