@@ -17,8 +17,9 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 	touch $@
 
 # torch==2.13.0 resolves to the CPU wheel on disk; the train extra pins it, so nothing pulls CUDA.
+# The export extra brings train, optimum and onnxruntime: the suite exports and serves tiny models.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev,train]'
+	$(BIN)/python -m pip install -q -e '.[dev,export]'
 	touch $@
 
 example: $(VENV)/.base

@@ -56,6 +56,18 @@ def _labels(config: dict[str, Any], path: Path) -> list[str]:
     return [by_index[index] for index in range(len(by_index))]
 
 
+def _check_safetensors(path: Path) -> None:
+    """Read the weights file's header and tensor table, so a corrupt file fails before the exporter runs."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as weights:
+            if not list(weights.keys()):
+                raise InputError("holds no tensors", path=path)
+    except (SafetensorError, OSError) as error:
+        raise InputError(f"corrupt weights file: {error}", path=path) from None
+
+
 def load_checkpoint(model_dir: str | Path, *, max_length: int | None = None) -> Checkpoint:
     """Check a training directory and read what the export needs from it.
 
@@ -76,6 +88,8 @@ def load_checkpoint(model_dir: str | Path, *, max_length: int | None = None) -> 
     labels = _labels(config, path / "config.json")
     if not any((path / name).is_file() for name in WEIGHT_FILES):
         raise InputError(f"no weights ({' or '.join(WEIGHT_FILES)})", path=path)
+    if (path / WEIGHT_FILES[0]).is_file():
+        _check_safetensors(path / WEIGHT_FILES[0])
     if not (path / "tokenizer.json").is_file():
         raise InputError("no tokenizer.json: the export needs a fast tokenizer", path=path)
     card = _read_json(path / "training_card.json") if (path / "training_card.json").is_file() else None

@@ -1,5 +1,9 @@
-import os
+"""Hypothesis profiles; a tiny randomly initialised BERT built offline, and invented sentences."""
 
+import os
+import random
+
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -7,3 +11,81 @@ settings.register_profile("dev", max_examples=60, deadline=None)
 # HYPOTHESIS_PROFILE=stress for a long run of the property tests before a release.
 settings.register_profile("stress", max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+PEOPLE = ["Alma", "Borel", "Cato", "Dima", "Esk", "Farrow"]
+PLACES = ["Quenby", "Rusk", "Stavel", "Tarn"]
+ORGS = ["Hollin", "Ibex", "Jorum"]
+FILLER = ["the", "met", "in", "visited", "with", "said", "today", "a", "report", "from", "and", "went"]
+
+
+def invented_sentences(count, seed=0, long_every=0):
+    """Sentences of filler words with PER/LOC/ORG names; every ``long_every``-th one is very long."""
+    rng = random.Random(seed)
+    sentences = []
+    for index in range(count):
+        tokens, tags = [], []
+        words = 60 if long_every and index % long_every == 0 else rng.randint(4, 9)
+        for _ in range(words):
+            roll = rng.random()
+            if roll < 0.12:
+                tokens.append(rng.choice(PEOPLE))
+                tags.append("B-PER")
+                if rng.random() < 0.3:
+                    tokens.append(rng.choice(PEOPLE))
+                    tags.append("I-PER")
+            elif roll < 0.2:
+                tokens.append(rng.choice(PLACES))
+                tags.append("B-LOC")
+            elif roll < 0.26:
+                tokens.append(rng.choice(ORGS))
+                tags.append("B-ORG")
+            else:
+                tokens.append(rng.choice(FILLER))
+                tags.append("O")
+        sentences.append((tokens, tags))
+    return sentences
+
+
+def conll_of(sentences):
+    return "".join(
+        "".join(f"{t} {g}\n" for t, g in zip(tokens, tags, strict=True)) + "\n" for tokens, tags in sentences
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory):
+    """A save_pretrained directory of a 2-layer BERT (hidden 32) whose vocabulary covers the sentences."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
+
+    directory = tmp_path_factory.mktemp("tiny-bert")
+    words = sorted({w.lower() for w in PEOPLE + PLACES + ORGS + FILLER})
+    pieces = ["##" + c for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz.,")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
+    vocab += [piece for piece in pieces if piece not in vocab]
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    tokenizer.save_pretrained(directory)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    BertForMaskedLM(config).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """Original, distilled (CoNLL) and dev files of invented sentences."""
+    paths = {}
+    for name, count, seed in (("original", 40, 1), ("distilled", 40, 2), ("dev", 20, 3)):
+        path = tmp_path / f"{name}.conll"
+        path.write_text(conll_of(invented_sentences(count, seed)))
+        paths[name] = path
+    return paths

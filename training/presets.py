@@ -36,7 +36,7 @@ class Hyperparameters(BaseModel):
         default="fp32", description="auto: bf16 where the CPU or GPU computes it natively, fp32 elsewhere"
     )
     dropout: float | None = Field(
-        default=None, ge=0, lt=1, description="every dropout layer of the encoder; None keeps the encoder's own"
+        default=None, ge=0, lt=1, description="every dropout layer of the encoder; None: the encoder's own"
     )
     eval_batch_size: int = Field(default=64, ge=1)
     patience: int | None = Field(default=None, ge=1, description="stop after this many epochs without gain")

@@ -75,7 +75,8 @@ def train_cli(
         Preset,
         typer.Option(
             help="paper: 20 epochs, lr 1e-5, batch 4, fp32 (the paper's BERT-base setting); cpu: 12 epochs, "
-            "lr 1e-4, batch 32, word embeddings frozen, no dropout, bf16 where native (MiniLM on a few cores). "
+            "lr 1e-4, batch 32, word embeddings frozen, no dropout, bf16 where native (MiniLM on a few "
+            "cores). "
             "The options below override single values."
         ),
     ] = Preset.paper,

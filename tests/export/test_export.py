@@ -1,0 +1,133 @@
+import json
+import shutil
+
+import pytest
+
+from export import verification
+from export.bundles import ExportRequest, VerificationFailed, bundle_dir, export_bundles
+from export.checkpoint import load_checkpoint
+from nerd.atomic import OutputError
+from nerd.errors import InputError
+from nerd.model_bundle import MANIFEST, find_mismatches, read_manifest, verified_manifest
+from service.engine import OnnxTagger
+
+
+@pytest.fixture(scope="module")
+def exported(trained_model, tmp_path_factory):
+    from tests.conftest import conll_of, invented_sentences
+
+    sample = tmp_path_factory.mktemp("sample") / "verify.conll"
+    sample.write_text(conll_of(invented_sentences(30, 9, long_every=5)))
+    out = tmp_path_factory.mktemp("bundles")
+    request = ExportRequest(
+        checkpoint=load_checkpoint(trained_model), variants=["fp32", "int8"], out_dir=out, verify_on=sample
+    )
+    return out, export_bundles(request), sample
+
+
+def test_fp32_reproduces_the_pytorch_logits_and_labels(exported):
+    _, results, _ = exported
+    fp32 = next(r for r in results if r["variant"] == "fp32")
+    assert fp32["passed"] and fp32["failures"] == []
+    assert fp32["max_abs_logit_difference"] <= verification.FP32_TOLERANCE
+    assert fp32["word_labels_differing"] == 0 and fp32["agreement_f1"] == 1.0
+    assert fp32["f1"] == fp32["f1_pytorch"] > 0.6
+
+
+def test_each_bundle_has_its_files_checksums_and_facts(exported, trained_model):
+    out, results, sample = exported
+    for result in results:
+        directory = bundle_dir(out, result["variant"])
+        manifest = verified_manifest(directory)
+        assert set(manifest.files) >= {"model.onnx", "tokenizer.json", "config.json", "training_card.json"}
+        assert manifest.labels == load_checkpoint(trained_model).labels
+        assert manifest.max_length == 32 and manifest.opset >= 11
+        assert {"torch", "transformers", "optimum", "onnx", "onnxruntime"} <= set(manifest.producers)
+        assert manifest.verification["sample"] == str(sample) and manifest.verification["passed"]
+    int8 = read_manifest(bundle_dir(out, "int8"))
+    assert int8.quantization["mode"] == "dynamic" and int8.quantization["kept_in_float"]
+    size = {r["variant"]: r["model_bytes"] for r in results}
+    assert size["int8"] < size["fp32"]  # a tiny model; MiniLM shrinks to a quarter
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "staging left behind"
+
+
+def test_the_engine_tags_long_sentences_like_the_trained_model(exported):
+    out, _, _ = exported
+    tagger = OnnxTagger(bundle_dir(out, "fp32"), threads=1)
+    words = ["Alma", "met", "Borel", "in", "Quenby"] * 20  # windows of 32 sub-tokens
+    (tags,) = tagger.tag([words])
+    assert len(tags) == len(words)
+    assert tags[:5] == ["B-PER", "O", "B-PER", "O", "B-LOC"] and tags[-5:] == tags[:5]
+    assert tagger.tag([[]]) == [[]]
+
+
+def test_an_existing_bundle_is_kept_unless_forced(exported, trained_model):
+    out, _, sample = exported
+    before = (bundle_dir(out, "fp32") / MANIFEST).read_text()
+    request = ExportRequest(
+        checkpoint=load_checkpoint(trained_model), variants=["fp32"], out_dir=out, verify_on=sample
+    )
+    with pytest.raises(OutputError, match="already exists"):
+        export_bundles(request)
+    assert (bundle_dir(out, "fp32") / MANIFEST).read_text() == before
+    request.force = True
+    export_bundles(request)
+    assert json.loads((bundle_dir(out, "fp32") / MANIFEST).read_text())["created"]
+    assert find_mismatches(bundle_dir(out, "fp32")) == []
+
+
+def test_a_failed_verification_installs_nothing(trained_model, sample_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(verification, "FP32_TOLERANCE", -1.0)  # no difference can pass
+    request = ExportRequest(
+        checkpoint=load_checkpoint(trained_model), variants=["fp32"], out_dir=tmp_path, verify_on=sample_file
+    )
+    with pytest.raises(VerificationFailed, match="max \\|logit difference\\|") as failure:
+        export_bundles(request)
+    assert failure.value.results[0]["passed"] is False
+    assert list(tmp_path.iterdir()) == [sample_file]
+
+
+def test_an_int8_model_is_never_handed_to_cuda(exported):
+    out, _, _ = exported
+    with pytest.raises(InputError, match="CPU only"):
+        OnnxTagger(bundle_dir(out, "int8"), providers=("CUDAExecutionProvider",))
+
+
+def test_a_checkpoint_that_is_not_a_token_classifier_is_refused(tiny_encoder):
+    with pytest.raises(InputError, match="not a token classifier"):
+        load_checkpoint(tiny_encoder)
+
+
+def test_missing_tokenizer_and_weights_are_named(trained_model, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(trained_model, copy)
+    (copy / "tokenizer.json").unlink()
+    with pytest.raises(InputError, match=r"tokenizer\.json"):
+        load_checkpoint(copy)
+    shutil.copy2(trained_model / "tokenizer.json", copy / "tokenizer.json")
+    (copy / "model.safetensors").unlink()
+    with pytest.raises(InputError, match="no weights"):
+        load_checkpoint(copy)
+
+
+def test_corrupt_weights_fail_before_the_exporter_runs(trained_model, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(trained_model, copy)
+    (copy / "model.safetensors").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(InputError, match="corrupt weights file"):
+        load_checkpoint(copy)
+
+
+def test_an_output_under_a_file_is_an_output_error(trained_model, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    checkpoint = load_checkpoint(trained_model)
+    request = ExportRequest(checkpoint=checkpoint, variants=["fp32"], out_dir=blocker / "out")
+    with pytest.raises(OutputError, match="cannot create"):
+        export_bundles(request)
+
+
+def test_the_built_in_sample_is_labelled_conll(tmp_path):
+    sample = verification.load_sample(None)
+    assert len(sample.sentences) == 40 and sample.sha256 is None
+    assert {tag[2:] for tags in sample.gold for tag in tags if tag != "O"} == {"PER", "ORG", "LOC", "MISC"}

@@ -1,0 +1,45 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.encoding import WordEncoder
+
+words = st.lists(st.text(min_size=0, max_size=12), max_size=40)
+
+
+@pytest.fixture(scope="module")
+def encoder_and_tokenizer(tiny_encoder):
+    from transformers import AutoTokenizer
+
+    return WordEncoder(tiny_encoder / "tokenizer.json", 16), AutoTokenizer.from_pretrained(tiny_encoder)
+
+
+def test_windows_match_what_training_encodes(encoder_and_tokenizer):
+    from training.features import encode
+    from training.label_space import LabelSpace
+    from training.sources import Example
+
+    encoder, tokenizer = encoder_and_tokenizer
+    sentences = [
+        ["Alma", "met", "Borel", "in", "Quenby"] * 5,
+        ["zxqwv", "\u200b", "Tarn", "today"],  # an unknown word and one that tokenises to nothing
+        ["a" * 40, "went"],  # one word longer than a window
+    ]
+    examples = [Example(tuple(s), tuple("O" for _ in s)) for s in sentences]
+    features = encode(examples, tokenizer, LabelSpace(("PER",)), 16)
+    windows = encoder.encode(sentences)
+    assert [w.input_ids for w in windows] == [f.input_ids for f in features]
+    assert [(w.sentence, w.first_word, w.word_starts) for w in windows] == [
+        (f.example, f.first_word, f.word_starts) for f in features
+    ]
+
+
+@given(st.lists(words, max_size=6))
+def test_every_word_of_any_input_gets_exactly_one_start(encoder_and_tokenizer, sentences):
+    encoder, _ = encoder_and_tokenizer
+    windows = encoder.encode(sentences)
+    for index, sentence in enumerate(sentences):
+        own = [w for w in windows if w.sentence == index]
+        covered = [w.first_word + offset for w in own for offset in range(len(w.word_starts))]
+        assert covered == list(range(len(sentence)))
+        assert all(len(w) <= 16 for w in own)
