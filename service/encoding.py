@@ -2,8 +2,9 @@
 
 Mirrors ``training/features.py`` exactly, so the exported model reads the same sub-tokens it was trained
 and verified on: each word's first sub-token carries its label; a sentence longer than the window is cut
-into consecutive windows of whole words, so no word is dropped; a word the tokenizer reads as nothing
-gets the unknown token.
+into windows of whole words, so no word is dropped; a word the tokenizer reads as nothing gets the
+unknown token. With ``stride`` > 0 consecutive windows overlap by up to that many sub-tokens and each
+word is owned by the window where it sits further from the edge (more context on both sides).
 """
 
 from __future__ import annotations
@@ -25,9 +26,18 @@ class Window:
     sentence: int  # index of the sentence in the batch that was encoded
     first_word: int  # index in the sentence of the window's first word
     word_starts: list[int]  # position of each word's first sub-token in input_ids
+    owned: tuple[int, int] = (0, 0)  # sentence word indices [from, to) this window labels
+    truncated: bool = False  # a word longer than a whole window lost its last sub-tokens
 
     def __len__(self) -> int:
         return len(self.input_ids)
+
+    def word_positions(self, offset: int, suffix_length: int) -> range:
+        """Positions in ``input_ids`` of all sub-tokens of the window's ``offset``-th word."""
+        end = (
+            self.word_starts[offset + 1] if offset + 1 < len(self.word_starts) else len(self) - suffix_length
+        )
+        return range(self.word_starts[offset], end)
 
 
 class WordEncoder:
@@ -59,7 +69,7 @@ class WordEncoder:
                 return full[:at], full[at + len(bare) :]
         return [], []
 
-    def encode(self, sentences: Sequence[Sequence[str]]) -> list[Window]:
+    def encode(self, sentences: Sequence[Sequence[str]], *, stride: int = 0) -> list[Window]:
         """Windows for every sentence, in order; an empty sentence gives no window."""
         windows: list[Window] = []
         encodings = self.tokenizer.encode_batch(
@@ -70,19 +80,33 @@ class WordEncoder:
             for token_id, word in zip(encoding.ids, encoding.word_ids, strict=True):
                 if word is not None:
                     pieces[word].append(token_id)
+            cut = {word for word, word_pieces in enumerate(pieces) if len(word_pieces) > self.budget}
             pieces = [word_pieces[: self.budget] or [self.unknown_id] for word_pieces in pieces]
-            start = 0
-            while start < len(pieces):
-                end, used = start, 0
-                while end < len(pieces) and used + len(pieces[end]) <= self.budget:
-                    used += len(pieces[end])
-                    end += 1
-                input_ids = list(self.prefix)
-                starts = []
-                for word in range(start, end):
-                    starts.append(len(input_ids))
-                    input_ids.extend(pieces[word])
-                input_ids.extend(self.suffix)
-                windows.append(Window(input_ids, index, start, starts))
-                start = end
+            windows.extend(self._windows(pieces, index, cut, stride))
+        return windows
+
+    def _windows(self, pieces: list[list[int]], sentence: int, cut: set[int], stride: int) -> list[Window]:
+        windows = []
+        start = owned_from = 0
+        while start < len(pieces):
+            end, used = start, 0
+            while end < len(pieces) and used + len(pieces[end]) <= self.budget:
+                used += len(pieces[end])
+                end += 1
+            following, overlap = end, 0
+            if end < len(pieces):
+                # Step back over whole words worth at most ``stride`` sub-tokens, always moving forward.
+                while following > start + 1 and overlap + len(pieces[following - 1]) <= stride:
+                    following -= 1
+                    overlap += len(pieces[following])
+            owned_to = (following + end) // 2 if end < len(pieces) else end
+            input_ids = list(self.prefix)
+            starts = []
+            for word in range(start, end):
+                starts.append(len(input_ids))
+                input_ids.extend(pieces[word])
+            input_ids.extend(self.suffix)
+            truncated = any(start <= word < end for word in cut)
+            windows.append(Window(input_ids, sentence, start, starts, (owned_from, owned_to), truncated))
+            start, owned_from = following, owned_to
         return windows

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -18,8 +19,13 @@ from nerd.model_bundle import MODEL_FILE, Manifest, verified_manifest
 from nerd.spans import repair_iob2
 from service.encoding import Window, WordEncoder
 
+Aggregation = Literal["first", "average", "max"]
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
+
+
+class ProviderUnavailable(ModelBundleError):
+    """The execution provider that was asked for is not the one onnxruntime can give (no silent fallback)."""
 
 
 def default_threads() -> int:
@@ -64,7 +70,7 @@ class OnnxTagger:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         missing = [p for p in providers if p not in onnxruntime.get_available_providers()]
         if missing:
-            raise ModelBundleError(f"onnxruntime here has no {', '.join(missing)}", path=self.path)
+            raise ProviderUnavailable(f"onnxruntime here has no {', '.join(missing)}", path=self.path)
         try:
             self.session = onnxruntime.InferenceSession(
                 str(self.path / MODEL_FILE), options, providers=list(providers)
@@ -73,7 +79,7 @@ class OnnxTagger:
             raise ModelBundleError(f"onnxruntime cannot load the model: {error}", path=self.path) from None
         self.providers = self.session.get_providers()
         if self.providers[0] != providers[0]:
-            raise ModelBundleError(f"asked for {providers[0]}, the session runs on {self.providers[0]}")
+            raise ProviderUnavailable(f"asked for {providers[0]}, the session runs on {self.providers[0]}")
         self.input_names = {node.name for node in self.session.get_inputs()}
         pad = self.encoder.tokenizer.token_to_id("[PAD]")
         self.pad_id = pad if pad is not None else 0
@@ -92,10 +98,74 @@ class OnnxTagger:
         (output,) = self.session.run(["logits"], feed)
         return output.astype(np.float32, copy=False)
 
-    def tag(self, sentences: Sequence[Sequence[str]], *, batch_size: int = 64) -> list[list[str]]:
+    def tag(
+        self, sentences: Sequence[Sequence[str]], *, batch_size: int = 64, stride: int = 0
+    ) -> list[list[str]]:
         """IOB2 tags for the words of every sentence, each word labelled by its first sub-token."""
-        windows = self.encoder.encode(sentences)
+        windows = self.encoder.encode(sentences, stride=stride)
         return tag_windows(windows, [len(s) for s in sentences], self.labels, self.logits, batch_size)
+
+    def analyse(
+        self,
+        sentences: Sequence[Sequence[str]],
+        *,
+        aggregation: Aggregation = "first",
+        batch_size: int = 64,
+        stride: int = 0,
+    ) -> list[WordPredictions]:
+        """Labels, per-word probabilities and truncation of every sentence (what the service answers)."""
+        windows = self.encoder.encode(sentences, stride=stride)
+        probabilities = [np.zeros((len(words), len(self.labels)), np.float32) for words in sentences]
+        truncated = [False] * len(sentences)
+        suffix = len(self.encoder.suffix)
+        for batch in length_batches([len(w) for w in windows], batch_size):
+            chosen = [windows[i] for i in batch]
+            scores = softmax(self.logits(chosen))
+            for window, rows in zip(chosen, scores, strict=True):
+                truncated[window.sentence] |= window.truncated
+                target = probabilities[window.sentence]
+                for offset in range(len(window.word_starts)):
+                    word = window.first_word + offset
+                    if window.owned[0] <= word < window.owned[1]:
+                        target[word] = aggregate(rows[window.word_positions(offset, suffix)], aggregation)
+        results = []
+        for sentence_probabilities, was_truncated in zip(probabilities, truncated, strict=True):
+            best = sentence_probabilities.argmax(axis=-1) if len(sentence_probabilities) else np.zeros(0, int)
+            tags = repair_iob2([self.labels[int(i)] for i in best])
+            chosen_probability = sentence_probabilities[np.arange(len(best)), best]
+            results.append(WordPredictions(tags, [float(p) for p in chosen_probability], was_truncated))
+        return results
+
+
+@dataclass(frozen=True)
+class WordPredictions:
+    """One sentence's word labels (valid IOB2), each label's probability, and whether a limit cut it."""
+
+    tags: list[str]
+    probabilities: list[float]
+    truncated: bool
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def aggregate(rows: np.ndarray, how: Aggregation) -> np.ndarray:
+    """One probability vector for a word from those of its sub-tokens.
+
+    ``first``: the first sub-token's (what training labelled); ``average``: the mean over the
+    sub-tokens; ``max``: the sub-token whose best label is most probable.
+
+    >>> rows = np.array([[0.6, 0.4], [0.1, 0.9]])
+    >>> [aggregate(rows, how).tolist() for how in ("first", "average", "max")]
+    [[0.6, 0.4], [0.35, 0.65], [0.1, 0.9]]
+    """
+    if how == "first":
+        return rows[0]
+    if how == "average":
+        return rows.mean(axis=0)
+    return rows[int(rows.max(axis=-1).argmax())]
 
 
 def tag_windows(
@@ -108,9 +178,9 @@ def tag_windows(
 ) -> list[list[str]]:
     """Tags from any logits function (the session, or a reference model in export's verification).
 
-    Windows run in batches of similar length; each word takes the arg-max label of its first sub-token,
-    and the tags are repaired to valid IOB2 (an I- that follows nothing of its type starts an entity).
-    ``on_batch`` sees each batch's window indices and logits.
+    Windows run in batches of similar length; each word takes the arg-max label of its first sub-token
+    in the window that owns it, and the tags are repaired to valid IOB2 (an I- that follows nothing of
+    its type starts an entity). ``on_batch`` sees each batch's window indices and logits.
     """
     tags: list[list[str]] = [["O"] * length for length in sentence_lengths]
     for batch in length_batches([len(w) for w in windows], batch_size):
@@ -122,5 +192,7 @@ def tag_windows(
         for window, row in zip(chosen, best, strict=True):
             sentence = tags[window.sentence]
             for offset, position in enumerate(window.word_starts):
-                sentence[window.first_word + offset] = labels[int(row[position])]
+                word = window.first_word + offset
+                if window.owned[0] <= word < window.owned[1]:
+                    sentence[word] = labels[int(row[position])]
     return [repair_iob2(sentence) for sentence in tags]

@@ -8,6 +8,7 @@ from nerd import __version__
 from nerd.cli.export_command import export_cli, unpack_cli, verify_cli
 from nerd.cli.import_command import import_cli
 from nerd.cli.prompts_command import prompts_cli
+from nerd.cli.serve_command import serve_cli
 from nerd.cli.train_command import train_cli
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app.command("train")(train_cli)
 app.command("export")(export_cli)
 app.command("verify")(verify_cli)
 app.command("unpack")(unpack_cli)
+app.command("serve")(serve_cli)
 
 
 def _version(value: bool) -> None:

@@ -12,17 +12,9 @@ from nerd.model_bundle import MANIFEST, find_mismatches, read_manifest, verified
 from service.engine import OnnxTagger
 
 
-@pytest.fixture(scope="module")
-def exported(trained_model, tmp_path_factory):
-    from tests.conftest import conll_of, invented_sentences
-
-    sample = tmp_path_factory.mktemp("sample") / "verify.conll"
-    sample.write_text(conll_of(invented_sentences(30, 9, long_every=5)))
-    out = tmp_path_factory.mktemp("bundles")
-    request = ExportRequest(
-        checkpoint=load_checkpoint(trained_model), variants=["fp32", "int8"], out_dir=out, verify_on=sample
-    )
-    return out, export_bundles(request), sample
+@pytest.fixture
+def exported(exported_bundles):
+    return exported_bundles
 
 
 def test_fp32_reproduces_the_pytorch_logits_and_labels(exported):

@@ -1,0 +1,109 @@
+"""``nerd serve``: the FastAPI service on uvicorn, one onnxruntime session per worker process."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nerd.cli.console import error_console, exit_on_error
+
+
+class ServeDevice(StrEnum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+LOG_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(message)s"},
+        "server": {"format": "%(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "access": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stdout"},
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "stream": "ext://sys.stderr"},
+    },
+    "loggers": {
+        "nerd.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        "nerd.service": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        "uvicorn": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
+}
+
+
+def serve_cli(
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Bundle directory (onnx-<variant>/). Default: NERD_MODEL_DIR.", file_okay=False),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (0.0.0.0 for every interface).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    device: Annotated[
+        ServeDevice,
+        typer.Option(help="cpu, or cuda (not ready, never a silent CPU fallback, without a GPU)."),
+    ] = ServeDevice.cpu,
+    workers: Annotated[
+        int, typer.Option(help="Processes, each with its own session; threads are split between them.", min=1)
+    ] = 1,
+    threads: Annotated[
+        int | None, typer.Option(help="onnxruntime threads per worker. Default: the cores / workers.", min=1)
+    ] = None,
+    api_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File of accepted API keys, one per line; /v1 then needs Authorization: Bearer.",
+            dir_okay=False,
+            exists=True,
+        ),
+    ] = None,
+    max_batch_size: Annotated[
+        int | None, typer.Option(help="Texts per model call (NERD_MAX_BATCH_SIZE).")
+    ] = None,
+    max_wait_ms: Annotated[
+        float | None, typer.Option(help="Longest wait for a batch to fill, in ms (NERD_MAX_WAIT_MS).")
+    ] = None,
+    log_texts: Annotated[
+        bool,
+        typer.Option(
+            "--log-texts", help="Put request texts in the access log (off: they may be confidential)."
+        ),
+    ] = False,
+) -> None:
+    """Serve a verified bundle over HTTP: POST /v1/entities, health, model facts, metrics, a page at /."""
+    with exit_on_error():
+        import uvicorn
+
+        from service.engine import default_threads
+        from service.settings import ServiceSettings
+
+        overrides = {
+            "NERD_MODEL_DIR": str(model.resolve()) if model else None,
+            "NERD_DEVICE": device.value,
+            "NERD_THREADS": str(threads or max(1, default_threads() // workers)),
+            "NERD_API_KEY_FILE": str(api_key_file.resolve()) if api_key_file else None,
+            "NERD_MAX_BATCH_SIZE": str(max_batch_size) if max_batch_size else None,
+            "NERD_MAX_WAIT_MS": str(max_wait_ms) if max_wait_ms is not None else None,
+            "NERD_LOG_TEXTS": "true" if log_texts else None,
+        }
+        # Workers are separate processes: they read their settings from the environment.
+        os.environ.update({name: value for name, value in overrides.items() if value is not None})
+        from service.app import create_app
+
+        create_app(ServiceSettings())  # fail here, in the parent, on a missing model or bad key file
+        error_console.print(f"serving on http://{host}:{port}/ (POST /v1/entities)")
+        uvicorn.run(
+            "service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_config=LOG_CONFIG,
+        )

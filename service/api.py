@@ -1,0 +1,198 @@
+"""The HTTP routes. Dependencies give each route the settings, the model and the caller's key check."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import FileResponse, PlainTextResponse, Response
+
+from nerd.errors import NerdError
+from service.batcher import MicroBatcher, Overloaded
+from service.entities import entities_in_text, entities_in_tokens, words_of
+from service.model_holder import ModelHolder, NotReady
+from service.schemas import (
+    EntitiesRequest,
+    EntitiesResponse,
+    ModelInfo,
+    ModelRef,
+    Problem,
+    ReloadRequest,
+    ResultOut,
+)
+from service.settings import ServiceSettings, key_matches
+
+STATIC = Path(__file__).with_name("static")
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    return request.app.state.settings
+
+
+def get_holder(request: Request) -> ModelHolder:
+    return request.app.state.holder
+
+
+def get_batcher(request: Request) -> MicroBatcher:
+    return request.app.state.batcher
+
+
+def require_api_key(request: Request) -> None:
+    """With keys configured, every /v1 call needs ``Authorization: Bearer <key>``."""
+    accepted = request.app.state.api_keys
+    if not accepted:
+        return
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key_matches(presented.strip(), accepted):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="missing or wrong API key (Authorization: Bearer <key>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+Settings = Annotated[ServiceSettings, Depends(get_settings)]
+Holder = Annotated[ModelHolder, Depends(get_holder)]
+Batcher = Annotated[MicroBatcher, Depends(get_batcher)]
+
+health = APIRouter(tags=["health"])
+v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], responses={401: {"model": Problem}})
+page = APIRouter(include_in_schema=False)
+
+
+@health.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "alive"}
+
+
+@health.get("/readyz", responses={503: {"model": Problem}})
+def readyz(holder: Holder) -> dict[str, str]:
+    """The model is loaded, verified, warmed up and on the provider that was asked for."""
+    if not holder.ready:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail=holder.not_ready_reason or "not ready"
+        )
+    engine = holder.require()
+    return {"status": "ready", "provider": engine.providers[0], "model": engine.manifest.name}
+
+
+@health.get("/metrics", response_class=PlainTextResponse)
+def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus metrics: requests, latency histogram, batch sizes, errors by kind."""
+    return PlainTextResponse(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def _check_limits(body: EntitiesRequest, settings: ServiceSettings) -> list[Any]:
+    items: list[Any] = [body.text] if body.text is not None else (body.texts or body.tokens or [])
+    if len(items) > settings.max_texts:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"{len(items)} texts: over the limit of {settings.max_texts} per request (NERD_MAX_TEXTS)",
+        )
+    for index, item in enumerate(items):
+        length = len(item) if isinstance(item, str) else sum(len(token) + 1 for token in item)
+        if length > settings.max_chars:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=f"text {index}: {length} characters, over the limit of {settings.max_chars} "
+                "(NERD_MAX_CHARS)",
+            )
+    return items
+
+
+@v1.post(
+    "/entities",
+    response_model=EntitiesResponse,
+    responses={413: {"model": Problem}, 422: {"model": Problem}, 503: {"model": Problem}},
+)
+async def entities(
+    body: EntitiesRequest, request: Request, settings: Settings, holder: Holder, batcher: Batcher
+) -> EntitiesResponse:
+    """Entities in each text, in input order, with character offsets into the text."""
+    items = _check_limits(body, settings)
+    try:
+        engine = holder.require()
+    except NotReady as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
+    aggregation = body.aggregation or settings.aggregation
+    if body.tokens is not None:
+        words = [list(tokens) for tokens in body.tokens]
+    else:
+        split = [words_of(text) for text in items]
+        words = [[word.text for word in text_words] for text_words in split]
+    try:
+        predictions = await batcher.submit(words, aggregation)
+    except Overloaded:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="server busy: queue full",
+            headers={"Retry-After": "1"},
+        ) from None
+    results = []
+    for index, predicted in enumerate(predictions):
+        if body.tokens is not None:
+            found = entities_in_tokens(body.tokens[index], predicted)
+        else:
+            found = entities_in_text(items[index], split[index], predicted)
+        results.append(ResultOut(entities=[vars(entity) for entity in found], truncated=predicted.truncated))
+    request.app.state.metrics.texts.inc(amount=len(items))
+    log_fields: dict[str, Any] = {"texts": len(items), "entities": sum(len(r.entities) for r in results)}
+    if settings.log_texts:
+        log_fields["input"] = items
+    request.scope["state"]["log_fields"] = log_fields
+    manifest = engine.manifest
+    model = ModelRef(name=manifest.name, version=manifest.created, sha256=manifest.files["model.onnx"])
+    return EntitiesResponse(model=model, results=results)
+
+
+@v1.get("/model", response_model=ModelInfo, responses={503: {"model": Problem}})
+def model_info(holder: Holder) -> ModelInfo:
+    """Labels, variant, producer versions, checksums, verification and training summary of the model."""
+    try:
+        engine = holder.require()
+    except NotReady as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
+    manifest = engine.manifest
+    return ModelInfo(
+        name=manifest.name,
+        variant=manifest.variant,
+        labels=manifest.labels,
+        entity_types=sorted({label[2:] for label in manifest.labels if label != "O"}),
+        max_length=manifest.max_length,
+        provider=engine.providers[0],
+        versions=manifest.producers,
+        files=manifest.files,
+        verification=manifest.verification,
+        training=holder.training_summary(),
+    )
+
+
+@v1.post("/admin/reload", response_model=ModelInfo, responses={409: {"model": Problem}})
+async def reload(request: Request, holder: Holder, body: ReloadRequest | None = None) -> ModelInfo:
+    """Load a bundle (the current directory again, or another) and swap it in without failing requests."""
+    target = Path(body.model_dir) if body and body.model_dir else None
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, holder.reload, target)
+    except NerdError as error:
+        request.app.state.metrics.reloads.inc("failed")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail=f"reload refused, old model kept: {error}"
+        ) from None
+    request.app.state.metrics.reloads.inc("done")
+    return model_info(holder)
+
+
+@page.get("/")
+def index() -> FileResponse:
+    return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+@page.get("/static/{name}")
+def static_file(name: str) -> Response:
+    allowed = {"app.js": "text/javascript", "style.css": "text/css"}
+    if name not in allowed:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such file")
+    return FileResponse(STATIC / name, media_type=allowed[name])

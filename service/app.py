@@ -1,0 +1,89 @@
+"""The FastAPI application: ``create_app(settings)``, as ``nerd serve`` and uvicorn's factory mode use it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from nerd import __version__
+from nerd.errors import ConfigError
+from service.api import health, page, v1
+from service.batcher import MicroBatcher
+from service.metrics import ServiceMetrics
+from service.middleware import AccessLog, BodyLimit
+from service.model_holder import ModelHolder
+from service.settings import ServiceSettings
+
+log = logging.getLogger("nerd.service")
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """The app for one bundle; the bundle is verified and loaded when the app starts, not here."""
+    settings = settings or ServiceSettings()
+    if settings.model_dir is None:
+        raise ConfigError("no model: pass --model DIR or set NERD_MODEL_DIR to a bundle directory")
+    metrics = ServiceMetrics()
+    holder = ModelHolder(settings, settings.model_dir)
+
+    def run(words: list[list[str]], aggregation: str) -> list:
+        # Read the engine per call: a reload swaps it between batches, never inside one.
+        return holder.require().analyse(
+            words, aggregation=aggregation, batch_size=settings.max_batch_size, stride=settings.stride
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.get_running_loop().run_in_executor(None, holder.load)
+        batcher = MicroBatcher(
+            run,
+            max_batch_size=settings.max_batch_size,
+            max_wait=settings.max_wait_ms / 1000,
+            queue_size=settings.queue_size,
+            metrics=metrics,
+        )
+        batcher.start()
+        app.state.batcher = batcher
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(
+                signal.SIGHUP, lambda: loop.create_task(_reload_on_signal(holder, metrics))
+            )
+        log.info("model %s ready=%s %s", holder.model_dir, holder.ready, holder.not_ready_reason)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGHUP)
+            await batcher.stop()
+
+    app = FastAPI(
+        title="nerd",
+        version=__version__,
+        summary="Named-entity recognition served air-gapped from a verified ONNX bundle.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.holder = holder
+    app.state.metrics = metrics
+    app.state.api_keys = settings.accepted_keys()
+    app.include_router(health)
+    app.include_router(v1)
+    app.include_router(page)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog, metrics=metrics)
+    return app
+
+
+async def _reload_on_signal(holder: ModelHolder, metrics: ServiceMetrics) -> None:
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, holder.reload, None)
+        metrics.reloads.inc("done")
+        log.info("reloaded %s on SIGHUP", holder.model_dir)
+    except Exception as error:  # the old model keeps serving; the log says why
+        metrics.reloads.inc("failed")
+        log.error("reload on SIGHUP refused, old model kept: %s", error)

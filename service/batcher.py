@@ -1,0 +1,107 @@
+"""Micro-batching: concurrent requests share model calls instead of queueing one by one.
+
+Texts wait in a bounded queue; one worker takes up to ``max_batch_size`` of them, waiting at most
+``max_wait`` for a batch to fill, and runs the model in a thread so the event loop keeps accepting
+requests. A full queue is refused at once (the caller answers 503), never left to grow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.engine import Aggregation, WordPredictions
+from service.metrics import ServiceMetrics
+
+
+class Overloaded(Exception):
+    """The queue is full."""
+
+
+@dataclass
+class _Job:
+    words: list[str]
+    aggregation: Aggregation
+    future: asyncio.Future = field(repr=False)
+
+
+Runner = Callable[[Sequence[Sequence[str]], Aggregation], list[WordPredictions]]
+
+
+class MicroBatcher:
+    def __init__(
+        self,
+        run: Runner,
+        *,
+        max_batch_size: int,
+        max_wait: float,
+        queue_size: int,
+        metrics: ServiceMetrics,
+    ) -> None:
+        self.run = run
+        self.max_batch_size = max_batch_size
+        self.max_wait = max_wait
+        self.queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=queue_size)
+        self.metrics = metrics
+        # One thread: the onnxruntime session already uses every core for one call.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerd-model")
+        self.worker: asyncio.Task[Any] | None = None
+
+    def start(self) -> None:
+        self.worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.worker
+        self.executor.shutdown(wait=True)
+
+    async def submit(self, texts: Sequence[list[str]], aggregation: Aggregation) -> list[WordPredictions]:
+        """Predictions for each text, in order; raises :class:`Overloaded` when the queue cannot take them."""
+        if self.queue.maxsize - self.queue.qsize() < len(texts):
+            raise Overloaded
+        loop = asyncio.get_running_loop()
+        jobs = [_Job(words, aggregation, loop.create_future()) for words in texts]
+        for job in jobs:
+            self.queue.put_nowait(job)
+        return list(await asyncio.gather(*(job.future for job in jobs)))
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self.queue.get()]
+            deadline = time.monotonic() + self.max_wait
+            while len(batch) < self.max_batch_size:
+                if not self.queue.empty():
+                    batch.append(self.queue.get_nowait())
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self.queue.get(), remaining))
+                except TimeoutError:
+                    break
+            for aggregation in {job.aggregation for job in batch}:
+                group = [job for job in batch if job.aggregation == aggregation and not job.future.done()]
+                if not group:
+                    continue
+                self.metrics.batch_size.observe(len(group))
+                try:
+                    results = await loop.run_in_executor(
+                        self.executor, self.run, [job.words for job in group], aggregation
+                    )
+                except Exception as error:  # the callers get the failure; the worker lives on
+                    for job in group:
+                        if not job.future.done():
+                            job.future.set_exception(error)
+                    continue
+                for job, result in zip(group, results, strict=True):
+                    if not job.future.done():
+                        job.future.set_result(result)

@@ -1,0 +1,53 @@
+"""Texts in, entities with character offsets out: the service's meaning of a request.
+
+A text is split into words by nerd's own tokenizer (the one prompts and import use), so
+``text[start:end]`` of every entity is exactly the words it spans, whatever the text holds: Unicode,
+emoji, CRLF, tabs, leading or trailing spaces. Offsets count Unicode code points, as Python strings
+do (JavaScript's ``Array.from(text)`` indexes the same way; ``text.slice`` counts UTF-16 units).
+
+``score`` is the mean, over the entity's words, of the probability the model gave the label each word
+got (a softmax over the labels, taken at the word's sub-tokens as the aggregation option says).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nerd.spans import iob2_to_spans
+from nerd.tokenization import Token, tokenize
+from service.engine import WordPredictions
+
+
+@dataclass(frozen=True)
+class Entity:
+    text: str
+    label: str
+    start: int
+    end: int
+    score: float
+
+
+def words_of(text: str) -> list[Token]:
+    """The words of a raw text with their character offsets."""
+    return tokenize(text)
+
+
+def entities_in_text(text: str, words: Sequence[Token], predicted: WordPredictions) -> list[Entity]:
+    """Entities over a raw text: offsets into ``text`` itself."""
+    entities = []
+    for span in iob2_to_spans(predicted.tags):
+        start, end = words[span.start].start, words[span.end - 1].end
+        score = sum(predicted.probabilities[span.start : span.end]) / (span.end - span.start)
+        entities.append(Entity(text[start:end], span.label, start, end, round(score, 4)))
+    return entities
+
+
+def entities_in_tokens(tokens: Sequence[str], predicted: WordPredictions) -> list[Entity]:
+    """Entities over pre-split tokens: ``start``/``end`` are token indices (end exclusive)."""
+    entities = []
+    for span in iob2_to_spans(predicted.tags):
+        score = sum(predicted.probabilities[span.start : span.end]) / (span.end - span.start)
+        text = " ".join(tokens[span.start : span.end])
+        entities.append(Entity(text, span.label, span.start, span.end, round(score, 4)))
+    return entities

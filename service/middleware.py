@@ -1,0 +1,133 @@
+"""ASGI middleware: the request-body limit, and one structured access-log line (plus metrics) per request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from service.metrics import ServiceMetrics
+
+access_log = logging.getLogger("nerd.access")
+
+Scope = dict[str, Any]
+ERROR_KINDS = {
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "reload_refused",
+    413: "body_too_large",
+    422: "invalid_request",
+    503: "unavailable",
+}
+
+
+async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class BodyLimit:
+    """Answers 413 to a body over ``max_bytes``, by its Content-Length or, when streamed, as it arrives."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"request body over the limit of {self.max_bytes} bytes (NERD_MAX_BODY_BYTES)"
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await _send_json(send, 413, {"detail": message})
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Any:
+            nonlocal received
+            event = await receive()
+            if event["type"] == "http.request":
+                received += len(event.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return event
+
+        async def tracking_send(event: Any) -> None:
+            nonlocal started
+            started |= event["type"] == "http.response.start"
+            await send(event)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _send_json(send, 413, {"detail": message})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class AccessLog:
+    """One JSON line per request on the ``nerd.access`` logger: never the texts unless configured."""
+
+    def __init__(self, app: Any, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        request_id = (
+            dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def recording_send(event: Any) -> None:
+            nonlocal status
+            if event["type"] == "http.response.start":
+                status = event["status"]
+                event.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+            await send(event)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            seconds = time.perf_counter() - started
+            route = scope.get("route")
+            path = getattr(route, "path", None) or ("unmatched" if status == 404 else scope["path"])
+            self.metrics.requests.inc(path, str(status))
+            if status >= 400:
+                self.metrics.errors.inc(
+                    ERROR_KINDS.get(status, "server_error" if status >= 500 else "client_error")
+                )
+            self.metrics.latency.observe(seconds)
+            record = {
+                "event": "request",
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "ms": round(seconds * 1000, 2),
+                "client": (scope.get("client") or ("", 0))[0],
+            }
+            record.update(scope["state"].get("log_fields", {}))
+            access_log.info(json.dumps(record, ensure_ascii=False))

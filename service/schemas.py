@@ -1,0 +1,82 @@
+"""The HTTP API's request and response bodies (they make the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class EntitiesRequest(BaseModel):
+    """Exactly one of ``text``, ``texts`` or ``tokens``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"texts": ["Angela Merkel visited Paris on Monday."]}]},
+    )
+
+    text: str | None = Field(default=None, description="one raw text")
+    texts: list[str] | None = Field(default=None, description="raw texts, answered in order")
+    tokens: list[list[str]] | None = Field(
+        default=None, description="pre-split texts; entity start/end are then token indices"
+    )
+    aggregation: Literal["first", "average", "max"] | None = Field(
+        default=None,
+        description="how a word's label comes from its sub-tokens; default: the server's (first)",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_input(self) -> EntitiesRequest:
+        given = [name for name in ("text", "texts", "tokens") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of text, texts or tokens (got {', '.join(given) or 'none'})")
+        return self
+
+
+class EntityOut(BaseModel):
+    text: str = Field(description="input[start:end]")
+    label: str
+    start: int = Field(description="character offset (Unicode code points) or, for tokens, token index")
+    end: int = Field(description="exclusive end, in the same unit as start")
+    score: float = Field(description="mean probability of the entity's word labels, 0-1")
+
+
+class ResultOut(BaseModel):
+    entities: list[EntityOut]
+    truncated: bool = Field(
+        description="true only when a word was longer than a whole model window and its tail was not read"
+    )
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str = Field(description="the export time of the bundle (bundle.json 'created')")
+    sha256: str = Field(description="sha256 of model.onnx")
+
+
+class EntitiesResponse(BaseModel):
+    model: ModelRef
+    results: list[ResultOut]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    variant: str
+    labels: list[str]
+    entity_types: list[str]
+    max_length: int
+    provider: str
+    versions: dict[str, str]
+    files: dict[str, str]
+    verification: dict[str, object]
+    training: dict[str, object] | None = Field(description="summary of the bundle's training card")
+
+
+class ReloadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model_dir: str | None = Field(default=None, description="a bundle directory; default: the current one")
+
+
+class Problem(BaseModel):
+    detail: str

@@ -1,0 +1,61 @@
+"""Service settings: environment variables ``NERD_*`` (or a ``.env`` file), overridden by ``nerd serve``."""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nerd.errors import ConfigError
+
+
+class ServiceSettings(BaseSettings):
+    """Everything the app reads at start-up; each field is ``NERD_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NERD_", env_file=".env", extra="ignore")
+
+    model_dir: Path | None = Field(default=None, description="bundle directory (onnx-<variant>/)")
+    device: Literal["cpu", "cuda"] = "cpu"
+    threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; default: the cores")
+    aggregation: Literal["first", "average", "max"] = "first"
+    stride: int = Field(default=32, ge=0, description="sub-tokens of overlap between windows of long texts")
+    max_batch_size: int = Field(default=32, ge=1, le=1024, description="texts per model call")
+    max_wait_ms: float = Field(default=2.0, ge=0, le=1000, description="how long a batch waits to fill")
+    queue_size: int = Field(default=1024, ge=1, description="texts waiting; beyond it requests get 503")
+    max_body_bytes: int = Field(default=1_000_000, ge=1)
+    max_texts: int = Field(default=64, ge=1, description="texts per request")
+    max_chars: int = Field(default=20_000, ge=1, description="characters per text")
+    api_keys: list[SecretStr] = Field(default_factory=list, description="accepted bearer tokens")
+    api_key_file: Path | None = Field(default=None, description="one accepted bearer token per line")
+    log_texts: bool = Field(default=False, description="put request texts in the access log")
+
+    def accepted_keys(self) -> list[bytes]:
+        """The configured API keys (environment and file); empty means the API is open."""
+        keys = [key.get_secret_value() for key in self.api_keys]
+        if self.api_key_file is not None:
+            try:
+                text = self.api_key_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise ConfigError(f"{self.api_key_file}: cannot read the API key file: {error}") from None
+            keys.extend(
+                line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+            )
+        return [key.encode() for key in keys]
+
+
+def key_matches(presented: str, accepted: list[bytes]) -> bool:
+    """Constant-time comparison against every accepted key (no early exit on the first match).
+
+    >>> key_matches("s3cret", [b"other", b"s3cret"])
+    True
+    >>> key_matches("s3cre", [b"s3cret"])
+    False
+    """
+    candidate = presented.encode()
+    found = False
+    for key in accepted:
+        found |= hmac.compare_digest(candidate, key)
+    return found

@@ -1,0 +1,189 @@
+import json
+import logging
+import shutil
+import threading
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nerd.errors import ModelBundleError
+
+TEXT = "  Alma met Borel in Quenby\r\n\twith Hollin 🙂 today.  "
+
+
+def entities_of(response, index=0):
+    assert response.status_code == 200, response.text
+    return response.json()["results"][index]["entities"]
+
+
+def test_entities_point_into_the_original_text(client):
+    response = client.post("/v1/entities", json={"text": TEXT})
+    found = entities_of(response)
+    # The tiny model has seen no emoji or full stop; the names are what it learned.
+    assert {("Alma", "PER"), ("Borel", "PER"), ("Quenby", "LOC"), ("Hollin", "ORG")} <= {
+        (e["text"], e["label"]) for e in found
+    }
+    for entity in found:
+        assert TEXT[entity["start"] : entity["end"]] == entity["text"]
+        assert 0 < entity["score"] <= 1
+    body = response.json()
+    assert body["model"]["sha256"] and body["results"][0]["truncated"] is False
+
+
+def test_texts_come_back_in_order_and_tokens_give_token_indices(client):
+    texts = ["ALMA MET BOREL", "", "today Tarn", "Alma"]
+    results = client.post("/v1/entities", json={"texts": texts}).json()["results"]
+    assert len(results) == 4 and results[1]["entities"] == []
+    for text, result in zip(texts, results, strict=True):
+        for entity in result["entities"]:
+            assert text[entity["start"] : entity["end"]] == entity["text"]
+    tokens = [["Alma", "met", "Borel", "Farrow", "in", "Tarn"]]
+    found = entities_of(client.post("/v1/entities", json={"tokens": tokens, "aggregation": "average"}))
+    assert ("Tarn", "LOC", 5, 6) in [(e["text"], e["label"], e["start"], e["end"]) for e in found]
+
+
+def test_a_long_text_is_read_to_its_end_in_overlapping_windows(client):
+    text = " ".join(["the report said"] * 40 + ["Alma visited Quenby ."])
+    found = entities_of(client.post("/v1/entities", json={"text": text}))
+    assert [(e["text"], e["label"]) for e in found][-2:] == [("Alma", "PER"), ("Quenby", "LOC")]
+    assert text[found[-1]["start"] : found[-1]["end"]] == "Quenby"
+
+
+def test_truncated_only_when_a_word_is_longer_than_a_window(client):
+    results = client.post("/v1/entities", json={"texts": ["Alma " + "q" * 60, "Alma met Borel"]}).json()
+    assert [r["truncated"] for r in results["results"]] == [True, False]
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_gives_offsets_that_slice_to_the_entity(client, text):
+    for entity in entities_of(client.post("/v1/entities", json={"text": text})):
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(
+                    st.sampled_from(["text", "texts", "tokens", "aggregation", "x"]), inner, max_size=3
+                )
+            ),
+            max_leaves=12,
+        ).map(lambda value: json.dumps(value).encode()),
+    )
+)
+def test_any_body_is_answered_without_a_server_error(client, body):
+    response = client.post("/v1/entities", content=body, headers={"content-type": "application/json"})
+    assert response.status_code in {200, 400, 413, 422}, response.text
+
+
+def test_limits_are_413_or_422_and_name_the_limit(make_client):
+    with make_client(max_body_bytes=200, max_texts=2, max_chars=30) as client:
+        big = client.post("/v1/entities", json={"text": "x" * 500})
+        assert big.status_code == 413 and "NERD_MAX_BODY_BYTES" in big.json()["detail"]
+        many = client.post("/v1/entities", json={"texts": ["a", "b", "c"]})
+        assert many.status_code == 422 and "NERD_MAX_TEXTS" in many.json()["detail"]
+        long = client.post("/v1/entities", json={"texts": ["a", "y" * 31]})
+        assert long.status_code == 422 and "text 1" in long.json()["detail"]
+        both = client.post("/v1/entities", json={"text": "a", "texts": ["b"]})
+        assert both.status_code == 422 and "exactly one" in both.text
+
+
+def test_api_keys_guard_v1_and_leave_health_open(make_client, tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("# team keys\nfirst-key\nsecond-key\n")
+    with make_client(api_key_file=keys) as client:
+        assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+        assert client.post("/v1/entities", json={"text": "Alma"}).status_code == 401
+        wrong = client.get("/v1/model", headers={"Authorization": "Bearer first-ke"})
+        assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+        right = client.post(
+            "/v1/entities", json={"text": "Alma"}, headers={"Authorization": "Bearer second-key"}
+        )
+        assert right.status_code == 200
+
+
+def test_model_facts_and_metrics(client):
+    model = client.get("/v1/model").json()
+    assert model["variant"] == "fp32" and model["entity_types"] == ["LOC", "ORG", "PER"]
+    assert model["training"]["schedule"] == "original" and model["files"]["model.onnx"]
+    client.post("/v1/entities", json={"texts": ["Alma", "Borel"]})
+    client.post("/v1/entities", json={})
+    metrics = client.get("/metrics").text
+    assert 'nerd_requests_total{path="/v1/entities",status="200"} 1' in metrics
+    assert 'nerd_errors_total{kind="invalid_request"} 1' in metrics
+    assert "nerd_batch_texts_count" in metrics and "nerd_request_seconds_bucket" in metrics
+
+
+def test_asking_for_cuda_without_it_is_not_ready(make_client):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has CUDA")
+    with make_client(device="cuda") as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "CUDAExecutionProvider" in ready.json()["detail"]
+        assert client.get("/healthz").status_code == 200
+        assert client.post("/v1/entities", json={"text": "Alma"}).status_code == 503
+
+
+def test_a_bundle_that_fails_its_checksums_refuses_to_start(make_client, bundle, tmp_path):
+    copy = tmp_path / "onnx-fp32"
+    shutil.copytree(bundle, copy)
+    with (copy / "tokenizer.json").open("a") as stream:
+        stream.write(" ")
+    with pytest.raises(ModelBundleError, match=r"tokenizer\.json"), make_client(model_dir=copy):
+        pass
+
+
+def test_reload_swaps_the_model_without_failing_requests(make_client, bundle, tmp_path):
+    other = tmp_path / "onnx-fp32"
+    shutil.copytree(bundle, other)
+    broken = tmp_path / "broken"
+    shutil.copytree(bundle, broken)
+    (broken / "model.onnx").write_bytes(b"not a model")
+    with make_client() as client:
+        failures = []
+
+        def hammer():
+            for _ in range(15):
+                response = client.post("/v1/entities", json={"text": "Alma met Borel"})
+                if response.status_code != 200:
+                    failures.append(response.status_code)
+
+        threads = [threading.Thread(target=hammer) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        swapped = client.post("/v1/admin/reload", json={"model_dir": str(other)})
+        for thread in threads:
+            thread.join()
+        assert swapped.status_code == 200 and failures == []
+        refused = client.post("/v1/admin/reload", json={"model_dir": str(broken)})
+        assert refused.status_code == 409 and "old model kept" in refused.json()["detail"]
+        assert client.post("/v1/entities", json={"text": "Alma"}).status_code == 200
+
+
+def test_the_access_log_has_no_texts_unless_asked(make_client, caplog):
+    caplog.set_level(logging.INFO, logger="nerd.access")
+    with make_client() as client:
+        client.post("/v1/entities", json={"text": "Secret Alma"})
+    records = [json.loads(r.getMessage()) for r in caplog.records if r.name == "nerd.access"]
+    assert records[-1]["texts"] == 1 and "Secret" not in caplog.text
+    caplog.clear()
+    with make_client(log_texts=True) as client:
+        client.post("/v1/entities", json={"text": "Secret Alma"})
+    assert "Secret Alma" in caplog.text
+
+
+def test_the_page_and_its_script_are_served_locally(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "/static/app.js" in page.text and "http" not in page.text.lower()
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/../api.py").status_code == 404
+    assert "/v1/entities" in client.get("/openapi.json").json()["paths"]

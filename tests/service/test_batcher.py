@@ -1,0 +1,74 @@
+import asyncio
+import time
+
+import pytest
+
+from service.batcher import MicroBatcher, Overloaded
+from service.engine import WordPredictions
+from service.metrics import ServiceMetrics
+
+
+def recording_runner(calls, delay=0.0):
+    def run(texts, aggregation):
+        calls.append((len(texts), aggregation))
+        time.sleep(delay)
+        return [WordPredictions(["O"] * len(words), [1.0] * len(words), False) for words in texts]
+
+    return run
+
+
+def test_concurrent_requests_share_model_calls_and_keep_their_order():
+    calls = []
+
+    async def scenario():
+        batcher = MicroBatcher(
+            recording_runner(calls, 0.01),
+            max_batch_size=8,
+            max_wait=0.02,
+            queue_size=100,
+            metrics=ServiceMetrics(),
+        )
+        batcher.start()
+        try:
+            requests = [batcher.submit([["w"] * (i + 1)], "first") for i in range(20)]
+            return await asyncio.gather(*requests)
+        finally:
+            await batcher.stop()
+
+    results = asyncio.run(scenario())
+    assert [len(r[0].tags) for r in results] == list(range(1, 21))
+    assert sum(size for size, _ in calls) == 20 and max(size for size, _ in calls) == 8
+    assert len(calls) < 20
+
+
+def test_a_full_queue_is_refused_at_once():
+    async def scenario():
+        batcher = MicroBatcher(
+            recording_runner([]), max_batch_size=4, max_wait=0.0, queue_size=3, metrics=ServiceMetrics()
+        )
+        with pytest.raises(Overloaded):
+            await batcher.submit([["a"]] * 4, "first")
+        await batcher.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_model_call_fails_its_requests_and_the_worker_lives_on():
+    state = {"fail": True}
+
+    def run(texts, aggregation):
+        if state.pop("fail", False):
+            raise RuntimeError("model failed")
+        return [WordPredictions([], [], False) for _ in texts]
+
+    async def scenario():
+        batcher = MicroBatcher(run, max_batch_size=4, max_wait=0.0, queue_size=10, metrics=ServiceMetrics())
+        batcher.start()
+        try:
+            with pytest.raises(RuntimeError, match="model failed"):
+                await batcher.submit([[]], "first")
+            return await batcher.submit([[], []], "max")
+        finally:
+            await batcher.stop()
+
+    assert len(asyncio.run(scenario())) == 2
