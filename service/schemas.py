@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -79,4 +79,6 @@ class ReloadRequest(BaseModel):
 
 
 class Problem(BaseModel):
-    detail: str
+    detail: str | list[dict[str, Any]] = Field(
+        description="what went wrong: a sentence, or for a malformed body FastAPI's list of field errors"
+    )
