@@ -159,3 +159,21 @@ def labels_of(tags: Iterable[str]) -> set[str]:
         if label is not None:
             found.add(label)
     return found
+
+
+def map_types(tags: Sequence[str], mapping: dict[str, str]) -> list[str]:
+    """IOB2 tags with entity types renamed by ``mapping``; a type mapped to ``O`` is dropped.
+
+    Merging or dropping a type can leave an I- that continues nothing; the result is repaired.
+
+    >>> map_types(["B-GPE", "I-GPE", "B-DATE", "I-DATE", "B-PER"], {"GPE": "LOC", "DATE": "O"})
+    ['B-LOC', 'I-LOC', 'O', 'O', 'B-PER']
+    """
+    mapped: list[str] = []
+    for tag in tags:
+        if tag == "O":
+            mapped.append(tag)
+            continue
+        target = mapping.get(tag[2:], tag[2:])
+        mapped.append("O" if target == "O" else f"{tag[:2]}{target}")
+    return repair_iob2(mapped)

@@ -66,6 +66,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         version=__version__,
         summary="Named-entity recognition served air-gapped from a verified ONNX bundle.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their scripts from a CDN, which a closed network cannot reach.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.holder = holder

@@ -16,7 +16,7 @@ from pathlib import Path
 from nerd.conll import read_conll
 from nerd.errors import InputError
 from nerd.records import read_records
-from nerd.spans import repair_iob2
+from nerd.spans import map_types
 
 
 @dataclass(frozen=True)
@@ -98,12 +98,4 @@ def relabel(source: Source, mapping: dict[str, str]) -> Source:
 
 
 def _relabel_example(example: Example, mapping: dict[str, str]) -> Example:
-    tags: list[str] = []
-    for tag in example.tags:
-        if tag == "O":
-            tags.append(tag)
-            continue
-        target = mapping.get(tag[2:], tag[2:])
-        tags.append("O" if target == "O" else f"{tag[:2]}{target}")
-    # A dropped or merged type can leave an I- that continues nothing.
-    return Example(example.tokens, tuple(repair_iob2(tags)))
+    return Example(example.tokens, tuple(map_types(example.tags, mapping)))
