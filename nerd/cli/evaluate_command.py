@@ -1,0 +1,139 @@
+"""``nerd evaluate``: the score of a bundle (as served) or a checkpoint on CoNLL files, and the gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from nerd.cli.console import console, error_console, exit_on_error
+from nerd.errors import InputError
+
+
+def evaluate_cli(
+    model: Annotated[
+        Path,
+        typer.Argument(
+            help="A bundle directory (onnx-<variant>/, run as nerd serve runs it) or a training "
+            "checkpoint directory (run in PyTorch).",
+            file_okay=False,
+            exists=True,
+        ),
+    ],
+    data: Annotated[
+        list[Path],
+        typer.Argument(
+            help="CoNLL files (IOB1 or IOB2, 2 or 4 columns, -DOCSTART- or not).", dir_okay=False, exists=True
+        ),
+    ],
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the scores, errors, confusion matrix and timing as JSON."),
+    ] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown report.")] = None,
+    errors: Annotated[
+        Path | None, typer.Option(help="Write the worst sentences, gold against predicted, to this file.")
+    ] = None,
+    worst: Annotated[int, typer.Option(help="How many sentences --errors lists.", min=1)] = 50,
+    min_f1: Annotated[
+        float | None,
+        typer.Option(
+            help="Exit with code 2 when the micro F1 (default mode) is below this (0-1).", min=0, max=1
+        ),
+    ] = None,
+    compare: Annotated[
+        Path | None,
+        typer.Option(
+            help="An earlier --json report: show the change of every score.", dir_okay=False, exists=True
+        ),
+    ] = None,
+    label_map: Annotated[
+        Path | None,
+        typer.Option(
+            help='JSON object renaming types on both sides, e.g. {"MISC": "O", "GPE": "LOC"}.',
+            dir_okay=False,
+            exists=True,
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads. Default: the cores this process may use.")
+    ] = None,
+) -> None:
+    """Score a model on labelled CoNLL data: seqeval default and strict, errors by kind, type confusion."""
+    with exit_on_error():
+        from evaluation.evaluating import compare as compare_reports
+        from evaluation.evaluating import evaluate
+        from evaluation.reports import markdown_report, score_rows, worst_sentences
+        from nerd.atomic import atomic_write_text
+        from nerd.labels import read_string_map
+
+        mapping = read_string_map(label_map) if label_map else None
+        with error_console.status("evaluating"):
+            evaluation = evaluate(model, data, label_map=mapping, threads=threads)
+        report = evaluation.report
+        show_scores(report, score_rows(report))
+        for warning in report["warnings"]:
+            error_console.print(f"[yellow]warning:[/] {warning}")
+        if compare:
+            baseline = _read_report(compare)
+            show_comparison(compare_reports(report, baseline), compare)
+        if json_out:
+            atomic_write_text(json_out, json.dumps(report, indent=2) + "\n")
+        if markdown:
+            atomic_write_text(markdown, markdown_report(report))
+        if errors:
+            atomic_write_text(errors, worst_sentences(evaluation, worst))
+        micro = report["micro"]["f1"]
+        if min_f1 is not None and micro < min_f1:
+            error_console.print(f"[bold red]gate failed:[/] micro F1 {micro:.4f} is below --min-f1 {min_f1}")
+            raise typer.Exit(code=2)
+
+
+def _read_report(path: Path) -> dict[str, Any]:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read: {error}", path=path) from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"not JSON: {error.msg}", path=path, line=error.lineno) from None
+    if not isinstance(report, dict) or not isinstance(report.get("micro"), dict):
+        raise InputError("not a nerd evaluate --json report (no 'micro' object)", path=path, field="micro")
+    return report
+
+
+def show_scores(report: dict[str, Any], rows: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
+    timing = report["timing"]
+    table = Table(
+        title=report["model"]["description"],
+        caption=(
+            f"{timing['sentences']} sentences; model {timing['model_seconds']:.2f} s, inference "
+            f"{timing['inference_seconds']:.2f} s, end to end {timing['wall_seconds']:.2f} s"
+        ),
+    )
+    table.add_column("")
+    for column in ("P", "R", "F1", "strict P", "strict R", "strict F1", "support"):
+        table.add_column(column, justify="right")
+    for name, default, strict in rows:
+        table.add_row(
+            name,
+            *(f"{default[m]:.4f}" for m in ("precision", "recall", "f1")),
+            *(f"{strict.get(m, 0):.4f}" for m in ("precision", "recall", "f1")),
+            str(default["support"]),
+            end_section=name == rows[-4][0] if len(rows) >= 4 else False,
+        )
+    console.print(table)
+    kinds = ", ".join(f"{kind.replace('_', ' ')} {count}" for kind, count in report["errors"].items())
+    console.print(f"errors: {kinds}")
+
+
+def show_comparison(rows: list[tuple[str, float, float, float]], baseline: Path) -> None:
+    table = Table(title=f"Against {baseline}")
+    for column in ("metric", "before", "now", "change"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for metric, old, new, delta in rows:
+        colour = "green" if delta > 0 else "red" if delta < 0 else ""
+        table.add_row(metric, f"{old:.4f}", f"{new:.4f}", f"[{colour}]{delta:+.4f}[/]" if colour else "0")
+    console.print(table)
