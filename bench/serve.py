@@ -14,27 +14,17 @@ import argparse
 import http.client
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from evaluation.http_load import run_clients
 from nerd.conll import read_conll
 from service.engine import OnnxTagger, default_threads
 from service.entities import entities_in_text, words_of
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
-
-    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99), "n": len(ordered)}
 
 
 def in_process(bundle: Path, texts: list[str], repeats: int) -> dict[str, Any]:
@@ -58,7 +48,7 @@ def in_process(bundle: Path, texts: list[str], repeats: int) -> dict[str, Any]:
         tag(texts[at : at + 32])
     seconds = time.perf_counter() - tick
     return {
-        "single_sentence": percentiles(single),
+        "single_sentence": percentiles_ms(single),
         "batched_32_sentences_per_s": round(len(texts) / seconds, 1),
     }
 
@@ -90,53 +80,6 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def http_clients(
-    port: int, texts: list[str], clients: int, seconds: float | None, requests: int | None
-) -> dict:
-    latencies: list[float] = []
-    errors: dict[str, int] = {}
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds if seconds else None
-
-    def client(seed: int) -> None:
-        rng = random.Random(seed)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        done = 0
-        while (stop_at and time.monotonic() < stop_at) or (requests and done < requests):
-            body = json.dumps({"text": rng.choice(texts)})
-            tick = time.perf_counter()
-            try:
-                connection.request("POST", "/v1/entities", body, {"Content-Type": "application/json"})
-                response = connection.getresponse()
-                response.read()
-                kind = None if response.status == 200 else str(response.status)
-            except (OSError, http.client.HTTPException) as error:
-                kind = type(error).__name__
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            elapsed = time.perf_counter() - tick
-            with lock:
-                if kind:
-                    errors[kind] = errors.get(kind, 0) + 1
-                else:
-                    latencies.append(elapsed)
-            done += 1
-
-    tick = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - tick
-    return {
-        "clients": clients,
-        "requests": len(latencies) + sum(errors.values()),
-        "errors": errors,
-        "requests_per_s": round(len(latencies) / wall, 1),
-        **percentiles(latencies or [float("nan")]),
-    }
-
-
 def over_http(bundle: Path, texts: list[str], load_seconds: float) -> dict[str, Any]:
     port = free_port()
     server = subprocess.Popen(
@@ -155,10 +98,11 @@ def over_http(bundle: Path, texts: list[str], load_seconds: float) -> dict[str, 
                     break
             except OSError:
                 time.sleep(0.2)
-        result: dict[str, Any] = {"single_sentence": http_clients(port, texts, 1, None, 300)}
-        result["concurrency"] = [http_clients(port, texts, c, 10.0, None) for c in (1, 8, 32)]
+        url = f"http://127.0.0.1:{port}"
+        result: dict[str, Any] = {"single_sentence": run_clients(url, texts, 1, requests_each=300)}
+        result["concurrency"] = [run_clients(url, texts, c, seconds=10.0) for c in (1, 8, 32)]
         before = rss_mb(server.pid)
-        load = http_clients(port, texts, 32, load_seconds, None)
+        load = run_clients(url, texts, 32, seconds=load_seconds)
         load.update({"seconds": load_seconds, "rss_mb_before": before, "rss_mb_after": rss_mb(server.pid)})
         result["load_test"] = load
         return result

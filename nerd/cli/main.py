@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from nerd import __version__
+from nerd.cli.bench_command import bench_cli
 from nerd.cli.evaluate_command import evaluate_cli
 from nerd.cli.export_command import export_cli, unpack_cli, verify_cli
 from nerd.cli.import_command import import_cli
@@ -27,6 +28,7 @@ app.command("verify")(verify_cli)
 app.command("unpack")(unpack_cli)
 app.command("serve")(serve_cli)
 app.command("evaluate")(evaluate_cli)
+app.command("bench")(bench_cli)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,124 @@
+"""``nerd bench`` in process: latency and throughput of a bundle over batch sizes and sentence lengths,
+beside the same checkpoint in PyTorch and in transformers' ``pipeline`` when the checkpoint is at hand."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evaluation.http_load import percentiles_ms
+
+Tagger = Callable[[Sequence[Sequence[str]]], Any]
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    tag: Tagger
+
+
+def sentences_of_length(pool: Sequence[Sequence[str]], words: int, count: int) -> list[list[str]]:
+    """``count`` sentences of exactly ``words`` words, cut from (and joined across) real sentences.
+
+    >>> sentences_of_length([["a", "b", "c"]], 4, 2)
+    [['a', 'b', 'c', 'a'], ['b', 'c', 'a', 'b']]
+    """
+    stream = [word for sentence in pool for word in sentence] or ["word"]
+    out, at = [], 0
+    for _ in range(count):
+        sentence = []
+        while len(sentence) < words:
+            sentence.append(stream[at % len(stream)])
+            at += 1
+        out.append(sentence)
+    return out
+
+
+def measure(
+    backend: Backend,
+    pool: Sequence[Sequence[str]],
+    *,
+    batch_sizes: Sequence[int],
+    lengths: Sequence[int],
+    seconds: float,
+    tokens_of: Callable[[Sequence[Sequence[str]]], int],
+) -> list[dict[str, Any]]:
+    """One row per (batch size, length): per-call latency percentiles and sentences/tokens per second."""
+    rows = []
+    for length in lengths:
+        for batch_size in batch_sizes:
+            batch = sentences_of_length(pool, length, batch_size)
+            backend.tag(batch)  # warm-up: first call of a shape sets up kernels
+            calls: list[float] = []
+            started = time.perf_counter()
+            while not calls or time.perf_counter() - started < seconds:
+                tick = time.perf_counter()
+                backend.tag(batch)
+                calls.append(time.perf_counter() - tick)
+            total = sum(calls)
+            rows.append(
+                {
+                    "backend": backend.name,
+                    "batch_size": batch_size,
+                    "words": length,
+                    "calls": len(calls),
+                    **percentiles_ms(calls),
+                    "sentences_per_s": round(batch_size * len(calls) / total, 1),
+                    "tokens_per_s": round(tokens_of(batch) * len(calls) / total, 1),
+                }
+            )
+    return rows
+
+
+def onnx_backend(bundle: Path, provider: str, threads: int | None) -> tuple[Backend, Callable[..., int]]:
+    from service.engine import OnnxTagger
+
+    engine = OnnxTagger(bundle, providers=(provider,), threads=threads)
+
+    def tokens(batch: Sequence[Sequence[str]]) -> int:
+        return sum(len(window) for window in engine.encoder.encode(batch))
+
+    name = f"onnx {engine.manifest.variant} {provider.removesuffix('ExecutionProvider')}"
+    return Backend(name, lambda batch: engine.analyse(batch, batch_size=max(1, len(batch)))), tokens
+
+
+def pytorch_backend(checkpoint_dir: Path, threads: int) -> Backend:
+    from export.checkpoint import load_checkpoint
+    from export.verification import TorchReference
+    from service.encoding import WordEncoder
+    from service.engine import tag_windows
+
+    checkpoint = load_checkpoint(checkpoint_dir)
+    reference = TorchReference(checkpoint, threads)
+    encoder = WordEncoder(checkpoint_dir / "tokenizer.json", checkpoint.max_length)
+    pad = encoder.tokenizer.token_to_id("[PAD]") or 0
+
+    def tag(batch: Sequence[Sequence[str]]) -> Any:
+        windows = encoder.encode(batch)
+        return tag_windows(
+            windows,
+            [len(s) for s in batch],
+            checkpoint.labels,
+            lambda w: reference.logits(w, pad),
+            len(batch),
+        )
+
+    return Backend("pytorch fp32 CPU", tag)
+
+
+def pipeline_backend(checkpoint_dir: Path, threads: int) -> Backend:
+    import torch
+    from transformers import pipeline
+
+    torch.set_num_threads(threads)
+    tagger = pipeline(
+        "token-classification", model=str(checkpoint_dir), aggregation_strategy="first", device="cpu"
+    )
+
+    def tag(batch: Sequence[Sequence[str]]) -> Any:
+        return tagger([" ".join(words) for words in batch], batch_size=len(batch))
+
+    return Backend("transformers pipeline CPU", tag)

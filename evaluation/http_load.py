@@ -1,0 +1,98 @@
+"""Load over HTTP against a running ``nerd serve``: a fixed number of clients, keep-alive connections."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def percentiles_ms(samples: Sequence[float]) -> dict[str, float | None]:
+    """p50/p95/p99 in milliseconds (nearest rank).
+
+    >>> percentiles_ms([0.001 * i for i in range(1, 101)])
+    {'p50_ms': 51.0, 'p95_ms': 96.0, 'p99_ms': 100.0}
+    """
+    if not samples:
+        return {"p50_ms": None, "p95_ms": None, "p99_ms": None}
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
+
+    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99)}
+
+
+def _connection(url: str) -> http.client.HTTPConnection:
+    parts = urlsplit(url)
+    factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    return factory(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+
+
+def run_clients(
+    url: str,
+    texts: Sequence[str],
+    clients: int,
+    *,
+    seconds: float | None = None,
+    requests_each: int | None = None,
+    api_key: str | None = None,
+) -> dict[str, Any]:
+    """``clients`` threads posting one text per request for ``seconds`` (or ``requests_each`` times)."""
+    path = urlsplit(url).path.rstrip("/") + "/v1/entities"
+    headers = {"Content-Type": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds if seconds else None
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        connection = _connection(url)
+        done = 0
+        while (stop_at is not None and time.monotonic() < stop_at) or (
+            requests_each and done < requests_each
+        ):
+            body = json.dumps({"text": rng.choice(texts)})
+            tick = time.perf_counter()
+            kind = None
+            try:
+                connection.request("POST", path, body, headers)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    kind = f"HTTP {response.status}"
+            except (OSError, http.client.HTTPException) as error:
+                kind = type(error).__name__
+                connection.close()
+                connection = _connection(url)
+            elapsed = time.perf_counter() - tick
+            with lock:
+                if kind:
+                    errors[kind] = errors.get(kind, 0) + 1
+                else:
+                    latencies.append(elapsed)
+            done += 1
+        connection.close()
+
+    tick = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - tick
+    return {
+        "clients": clients,
+        "requests": len(latencies) + sum(errors.values()),
+        "errors": errors,
+        "requests_per_s": round(len(latencies) / wall, 1) if wall else 0.0,
+        **percentiles_ms(latencies),
+    }
