@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evaluation.http_load import run_clients
+from evaluation.http_load import percentiles_ms, run_clients
 from nerd.conll import read_conll
 from service.engine import OnnxTagger, default_threads
 from service.entities import entities_in_text, words_of
