@@ -10,9 +10,9 @@ from typing import Any
 
 from evaluation.error_analysis import ErrorAnalysis, analyse_errors
 from evaluation.predictors import load_predictor
+from nerd.checksums import file_sha256
 from nerd.conll import Sentence, read_conll
 from nerd.errors import LabelMapError
-from nerd.model_bundle import file_sha256
 from nerd.scoring import entity_scores
 from nerd.spans import labels_of, map_types
 

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from export.checkpoint import Checkpoint
+from nerd.checksums import file_sha256
 from nerd.conll import parse_conll, read_conll
-from nerd.model_bundle import MODEL_FILE, file_sha256
+from nerd.model_bundle import MODEL_FILE
 from nerd.scoring import entity_scores
 from service.encoding import Window
 from service.engine import CPU, OnnxTagger, tag_windows

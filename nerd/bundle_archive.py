@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from nerd.atomic import OutputError, atomic_write_text, atomic_writer
+from nerd.checksums import file_sha256
 from nerd.errors import ModelBundleError
-from nerd.model_bundle import file_sha256, verified_manifest
+from nerd.model_bundle import verified_manifest
 
 SUM_SUFFIX = ".sha256"
 

@@ -7,13 +7,13 @@ missing or added byte anywhere is found and named.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nerd.checksums import file_sha256
 from nerd.errors import ModelBundleError
 
 MANIFEST = "bundle.json"
@@ -40,15 +40,6 @@ class Manifest(BaseModel):
     quantization: dict[str, Any] | None = None
     verification: dict[str, Any]
     files: dict[str, str] = Field(description="file name -> sha256 of every other file in the bundle")
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks (model files run to hundreds of MB)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def checksums(directory: Path) -> dict[str, str]:

@@ -8,11 +8,11 @@ so a problem found later can still say where.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nerd.checksums import file_sha256
 from nerd.conll import read_conll
 from nerd.errors import InputError
 from nerd.records import read_records
@@ -53,15 +53,6 @@ class Source:
         return len(self.examples)
 
 
-def sha256_of(path: Path) -> str:
-    """The file's sha256, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _read_file(path: Path, role: str) -> list[Example]:
     if not path.is_file():
         raise InputError(f"{role} file not found", path=path)
@@ -85,7 +76,7 @@ def load_source(role: str, paths: Sequence[Path]) -> Source:
         read = _read_file(path, role)
         if not read:
             raise InputError(f"{role} file has no sentences", path=path)
-        files.append(SourceFile(str(path), sha256_of(path), len(read)))
+        files.append(SourceFile(str(path), file_sha256(path), len(read)))
         examples.extend(read)
     return Source(role, tuple(files), tuple(examples))
 

@@ -1,12 +1,10 @@
 import json
-import socket
-import threading
-import time
 
 import pytest
 from typer.testing import CliRunner
 
 from nerd.cli.main import app
+from tests.servers import serving
 
 pytest.importorskip("onnxruntime")
 runner = CliRunner()
@@ -14,24 +12,12 @@ runner = CliRunner()
 
 @pytest.fixture
 def served(exported_bundles):
-    import uvicorn
-
     from service.app import create_app
     from service.settings import ServiceSettings
 
     out, _, sample = exported_bundles
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app_ = create_app(ServiceSettings(_env_file=None, model_dir=out / "onnx-int8"))
-    server = uvicorn.Server(uvicorn.Config(app_, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield out / "onnx-int8", f"http://127.0.0.1:{port}", sample
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(ServiceSettings(_env_file=None, model_dir=out / "onnx-int8"))) as url:
+        yield out / "onnx-int8", url, sample
 
 
 def test_bench_measures_in_process_and_over_http_and_writes_json_and_png(served, tmp_path):

@@ -109,7 +109,7 @@ def hostile_archive(path, member):
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         tar.addfile(member, io.BytesIO(b"x" * member.size) if member.isfile() else None)
     path.write_bytes(buffer.getvalue())
-    from nerd.model_bundle import file_sha256
+    from nerd.checksums import file_sha256
 
     path.with_name(path.name + SUM_SUFFIX).write_text(f"{file_sha256(path)}  {path.name}\n")
     return path
@@ -141,7 +141,7 @@ def test_unpacking_refuses_members_outside_plain_bundle_files(tmp_path, name, ki
 
 @given(st.binary(max_size=500))
 def test_any_bytes_with_a_matching_sum_are_a_clear_rejection(tmp_path_factory, data):
-    from nerd.model_bundle import file_sha256
+    from nerd.checksums import file_sha256
 
     directory = tmp_path_factory.mktemp("u")
     archive = directory / "x.tar.gz"

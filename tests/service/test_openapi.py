@@ -1,35 +1,20 @@
 """schemathesis against the app's own OpenAPI schema, over real HTTP: no input gives a server error."""
 
-import socket
-import threading
-import time
-
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.servers import serving
 
 schemathesis = pytest.importorskip("schemathesis")
 
 
 @pytest.fixture(scope="module")
 def base_url(bundle):
-    import uvicorn
-
     from service.app import create_app
     from service.settings import ServiceSettings
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(ServiceSettings(_env_file=None, model_dir=bundle))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(ServiceSettings(_env_file=None, model_dir=bundle))) as url:
+        yield url
 
 
 def test_no_request_the_schema_allows_gives_a_server_error(base_url):

@@ -1,11 +1,8 @@
 """The page at / in headless Chromium: paste text, click, see the entities highlighted."""
 
-import socket
-import threading
-import time
-
 import pytest
 
+from tests.servers import serving
 from tests.service.browser import Browser, find_chromium
 
 CHROMIUM = find_chromium()
@@ -19,26 +16,13 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (Debian
 
 @pytest.fixture
 def server(bundle, tmp_path):
-    import uvicorn
-
     from service.app import create_app
     from service.settings import ServiceSettings
 
     keys = tmp_path / "keys"
     keys.write_text("page-key\n")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(ServiceSettings(_env_file=None, model_dir=bundle, api_key_file=keys))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(ServiceSettings(_env_file=None, model_dir=bundle, api_key_file=keys))) as url:
+        yield f"{url}/"
 
 
 @pytest.fixture

@@ -1,0 +1,27 @@
+"""A uvicorn server in a thread, on a free loopback port, for tests that need real HTTP."""
+
+import contextlib
+import socket
+import threading
+import time
+
+
+@contextlib.contextmanager
+def serving(app):
+    """Yield the base URL of ``app`` served on 127.0.0.1; stops the server on exit."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
