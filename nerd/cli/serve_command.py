@@ -80,6 +80,7 @@ def serve_cli(
     with exit_on_error():
         import uvicorn
 
+        from nerd.model_bundle import verified_manifest
         from service.engine import default_threads
         from service.settings import ServiceSettings
 
@@ -96,7 +97,10 @@ def serve_cli(
         os.environ.update({name: value for name, value in overrides.items() if value is not None})
         from service.app import create_app
 
-        create_app(ServiceSettings())  # fail here, in the parent, on a missing model or bad key file
+        settings = ServiceSettings()
+        create_app(settings)  # fails here, in the parent, on a missing model or an unreadable key file
+        # A bundle that fails its checksums stops here with the file named, before any worker starts.
+        verified_manifest(settings.model_dir)
         error_console.print(f"serving on http://{host}:{port}/ (POST /v1/entities)")
         uvicorn.run(
             "service.app:create_app",

@@ -1,0 +1,25 @@
+import os
+from unittest import mock
+
+from typer.testing import CliRunner
+
+from nerd.cli.main import app
+
+runner = CliRunner()
+
+
+def invoke(*arguments):
+    # nerd serve hands its settings to uvicorn's workers through the environment; keep them out of the suite.
+    with mock.patch.dict(os.environ, clear=False):
+        os.environ.pop("NERD_MODEL_DIR", None)
+        return runner.invoke(app, ["serve", *arguments])
+
+
+def test_serve_without_a_model_says_how_to_give_one():
+    result = invoke()
+    assert result.exit_code == 1 and "--model" in result.output
+
+
+def test_serve_refuses_a_directory_that_is_not_a_bundle(tmp_path):
+    result = invoke("--model", str(tmp_path))
+    assert result.exit_code == 1 and "bundle.json" in result.output
