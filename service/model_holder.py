@@ -15,7 +15,7 @@ from nerd.errors import NerdError
 from service.engine import CPU, CUDA, OnnxTagger, ProviderUnavailable
 from service.settings import ServiceSettings
 
-WARM_UP = [["Warm", "up", "sentence", "from", "Oslo", "."]]
+WARM_UP = ["Warm", "up", "sentence", "from", "Oslo", "."]
 
 
 def load_engine(model_dir: Path, settings: ServiceSettings) -> OnnxTagger:
@@ -27,7 +27,11 @@ def load_engine(model_dir: Path, settings: ServiceSettings) -> OnnxTagger:
     """
     providers = (CUDA, CPU) if settings.device == "cuda" else (CPU,)
     engine = OnnxTagger(model_dir, providers=providers, threads=settings.threads)
-    engine.analyse(WARM_UP)
+    # One short call, then the largest batch of full windows: onnxruntime sizes its memory arena to the
+    # biggest tensors it has seen, so this keeps the first busy minute from growing the process.
+    engine.analyse([WARM_UP])
+    full_window = WARM_UP * (engine.manifest.max_length // len(WARM_UP))
+    engine.analyse([full_window] * settings.max_batch_size, batch_size=settings.max_batch_size)
     return engine
 
 
