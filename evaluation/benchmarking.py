@@ -88,13 +88,13 @@ def onnx_backend(bundle: Path, provider: str, threads: int | None) -> tuple[Back
 def pytorch_backend(checkpoint_dir: Path, threads: int) -> Backend:
     from export.checkpoint import load_checkpoint
     from export.verification import TorchReference
-    from service.encoding import WordEncoder
+    from service.encoding import WordEncoder, pad_token_id
     from service.engine import tag_windows
 
     checkpoint = load_checkpoint(checkpoint_dir)
     reference = TorchReference(checkpoint, threads)
     encoder = WordEncoder(checkpoint_dir / "tokenizer.json", checkpoint.max_length)
-    pad = encoder.tokenizer.token_to_id("[PAD]") or 0
+    pad = pad_token_id(checkpoint_dir, encoder)
 
     def tag(batch: Sequence[Sequence[str]]) -> Any:
         windows = encoder.encode(batch)

@@ -70,7 +70,7 @@ def _bundle(model: Path, threads: int | None) -> Predictor:
 def _checkpoint(model: Path, threads: int | None) -> Predictor:
     from export.checkpoint import load_checkpoint
     from export.verification import TorchReference
-    from service.encoding import WordEncoder
+    from service.encoding import WordEncoder, pad_token_id
     from service.engine import default_threads, tag_windows
     from service.settings import ServiceSettings
 
@@ -78,7 +78,7 @@ def _checkpoint(model: Path, threads: int | None) -> Predictor:
     checkpoint = load_checkpoint(model)
     reference = TorchReference(checkpoint, threads or default_threads())
     encoder = WordEncoder(model / "tokenizer.json", checkpoint.max_length)
-    pad = encoder.tokenizer.token_to_id("[PAD]") or 0
+    pad = pad_token_id(model, encoder)
 
     def run(sentences: Sequence[Sequence[str]]) -> Predictions:
         spent = 0.0

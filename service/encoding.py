@@ -9,6 +9,7 @@ word is owned by the window where it sits further from the edge (more context on
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,3 +111,19 @@ class WordEncoder:
             windows.append(Window(input_ids, sentence, start, starts, (owned_from, owned_to), truncated))
             start, owned_from = following, owned_to
         return windows
+
+
+def pad_token_id(directory: Path, encoder: WordEncoder) -> int:
+    """The padding id: the model config's, else the tokenizer's own pad token. Padded positions are
+    masked out, so any id works; the model's own keeps the inputs what it was trained on."""
+    try:
+        configured = json.loads((directory / "config.json").read_text(encoding="utf-8")).get("pad_token_id")
+    except (OSError, ValueError, AttributeError):
+        configured = None
+    if isinstance(configured, int) and configured >= 0:
+        return configured
+    for token in ("[PAD]", "<pad>"):
+        found = encoder.tokenizer.token_to_id(token)
+        if found is not None:
+            return found
+    return 0

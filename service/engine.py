@@ -18,7 +18,7 @@ import numpy as np
 from nerd.errors import ModelBundleError
 from nerd.model_bundle import MODEL_FILE, Manifest, verified_manifest
 from nerd.spans import repair_iob2
-from service.encoding import Window, WordEncoder
+from service.encoding import Window, WordEncoder, pad_token_id
 
 Aggregation = Literal["first", "average", "max"]
 CPU = "CPUExecutionProvider"
@@ -83,8 +83,7 @@ class OnnxTagger:
             raise ProviderUnavailable(f"asked for {providers[0]}, the session runs on {self.providers[0]}")
         self.input_names = {node.name for node in self.session.get_inputs()}
         self.session_seconds = 0.0  # time inside onnxruntime, summed over calls (for benchmarks)
-        pad = self.encoder.tokenizer.token_to_id("[PAD]")
-        self.pad_id = pad if pad is not None else 0
+        self.pad_id = pad_token_id(self.path, self.encoder)
 
     def logits(self, windows: Sequence[Window]) -> np.ndarray:
         """Float32 logits ``(windows, longest, labels)`` of one batch, padded to its longest window."""
