@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nerd.errors import ConfigError, InputError
+from nerd.offline import go_offline
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -26,9 +26,7 @@ _PADDING_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camemb
 
 def offline() -> None:
     """Make sure no Hugging Face library tries the network in this process."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    go_offline()
 
 
 def default_base_model() -> Path:

@@ -12,6 +12,7 @@ from nerd.cli.import_command import import_cli
 from nerd.cli.prompts_command import prompts_cli
 from nerd.cli.serve_command import serve_cli
 from nerd.cli.train_command import train_cli
+from nerd.offline import go_offline
 
 app = typer.Typer(
     name="nerd",
@@ -44,6 +45,8 @@ def _root(
     ),
 ) -> None:
     """NER distillation for closed networks."""
+    # Every command runs offline: nothing anywhere may reach for a model hub.
+    go_offline()
 
 
 def main() -> None:
