@@ -110,8 +110,10 @@ def unpack(archive: Path, target: Path, *, force: bool = False) -> list[Path]:
         installed = []
         for bundle in bundles:
             destination = target / bundle.name
+            # Swap rather than delete first: a service reading the old bundle never sees it half gone.
+            old = staging / f"{bundle.name}.replaced"
             if destination.exists():
-                shutil.rmtree(destination)
+                os.replace(destination, old)
             os.replace(bundle, destination)
             installed.append(destination)
         return installed
