@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from nerd.batches import inference_batches
 from nerd.errors import ModelBundleError
 from nerd.model_bundle import MODEL_FILE, Manifest, verified_manifest
 from nerd.spans import repair_iob2
@@ -35,12 +36,6 @@ def default_threads() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices sorted by length and cut into batches, so each batch pads to similar lengths."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[at : at + batch_size] for at in range(0, len(order), batch_size)]
 
 
 class OnnxTagger:
@@ -121,7 +116,7 @@ class OnnxTagger:
         probabilities = [np.zeros((len(words), len(self.labels)), np.float32) for words in sentences]
         truncated = [False] * len(sentences)
         suffix = len(self.encoder.suffix)
-        for batch in length_batches([len(w) for w in windows], batch_size):
+        for batch in inference_batches([len(w) for w in windows], batch_size):
             chosen = [windows[i] for i in batch]
             scores = softmax(self.logits(chosen))
             for window, rows in zip(chosen, scores, strict=True):
@@ -186,7 +181,7 @@ def tag_windows(
     its type starts an entity). ``on_batch`` sees each batch's window indices and logits.
     """
     tags: list[list[str]] = [["O"] * length for length in sentence_lengths]
-    for batch in length_batches([len(w) for w in windows], batch_size):
+    for batch in inference_batches([len(w) for w in windows], batch_size):
         chosen = [windows[i] for i in batch]
         scores = logits(chosen)
         if on_batch is not None:

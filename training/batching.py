@@ -28,12 +28,6 @@ def training_batches(
     return batches
 
 
-def inference_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices sorted by length and cut into batches: the least padding for a pass without gradients."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
 def shard(batches: list[list[int]], rank: int, world: int) -> list[list[int]]:
     """This process's share when ``world`` processes train together: every process gets the same number of
     batches (distributed training waits on each step), so the short ones repeat batches from the start."""

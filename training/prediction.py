@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from nerd.batches import inference_batches
 from nerd.spans import repair_iob2
-from training.batching import collate, inference_batches
+from training.batching import collate
 from training.features import Feature
 from training.label_space import LabelSpace
 

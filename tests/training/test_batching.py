@@ -3,7 +3,8 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from training.batching import inference_batches, shard, training_batches
+from nerd.batches import inference_batches
+from training.batching import shard, training_batches
 
 
 @given(st.lists(st.integers(1, 128), max_size=300), st.integers(1, 40), st.integers(0, 10**6))
