@@ -86,27 +86,10 @@ def onnx_backend(bundle: Path, provider: str, threads: int | None) -> tuple[Back
 
 
 def pytorch_backend(checkpoint_dir: Path, threads: int) -> Backend:
-    from export.checkpoint import load_checkpoint
-    from export.verification import TorchReference
-    from service.encoding import WordEncoder, pad_token_id
-    from service.engine import tag_windows
+    from export.verification import TorchTagger
 
-    checkpoint = load_checkpoint(checkpoint_dir)
-    reference = TorchReference(checkpoint, threads)
-    encoder = WordEncoder(checkpoint_dir / "tokenizer.json", checkpoint.max_length)
-    pad = pad_token_id(checkpoint_dir, encoder)
-
-    def tag(batch: Sequence[Sequence[str]]) -> Any:
-        windows = encoder.encode(batch)
-        return tag_windows(
-            windows,
-            [len(s) for s in batch],
-            checkpoint.labels,
-            lambda w: reference.logits(w, pad),
-            len(batch),
-        )
-
-    return Backend("pytorch fp32 CPU", tag)
+    tagger = TorchTagger(checkpoint_dir, threads)
+    return Backend("pytorch fp32 CPU", lambda batch: tagger.tag(batch, batch_size=len(batch)))
 
 
 def pipeline_backend(checkpoint_dir: Path, threads: int) -> Backend:

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from nerd.errors import InputError
 from nerd.model_bundle import MANIFEST
@@ -68,33 +67,17 @@ def _bundle(model: Path, threads: int | None) -> Predictor:
 
 
 def _checkpoint(model: Path, threads: int | None) -> Predictor:
-    from export.checkpoint import load_checkpoint
-    from export.verification import TorchReference
-    from service.encoding import WordEncoder, pad_token_id
-    from service.engine import default_threads, tag_windows
+    from export.verification import TorchTagger
+    from service.engine import default_threads
     from service.settings import ServiceSettings
 
     defaults = ServiceSettings(_env_file=None)
-    checkpoint = load_checkpoint(model)
-    reference = TorchReference(checkpoint, threads or default_threads())
-    encoder = WordEncoder(model / "tokenizer.json", checkpoint.max_length)
-    pad = pad_token_id(model, encoder)
+    tagger = TorchTagger(model, threads or default_threads())
 
     def run(sentences: Sequence[Sequence[str]]) -> Predictions:
-        spent = 0.0
-
-        def logits(windows: Sequence[Any]) -> Any:
-            nonlocal spent
-            started = time.perf_counter()
-            scores = reference.logits(windows, pad)
-            spent += time.perf_counter() - started
-            return scores
-
+        tagger.model_seconds = 0.0
         tick = time.perf_counter()
-        windows = encoder.encode(sentences, stride=defaults.stride)
-        tags = tag_windows(
-            windows, [len(s) for s in sentences], checkpoint.labels, logits, defaults.max_batch_size
-        )
-        return Predictions(tags, spent, time.perf_counter() - tick)
+        tags = tagger.tag(sentences, batch_size=defaults.max_batch_size, stride=defaults.stride)
+        return Predictions(tags, tagger.model_seconds, time.perf_counter() - tick)
 
-    return Predictor(checkpoint.labels, f"checkpoint {checkpoint.name} (PyTorch, CPU)", run)
+    return Predictor(tagger.labels, f"checkpoint {tagger.checkpoint.name} (PyTorch, CPU)", run)

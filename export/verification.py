@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from export.checkpoint import Checkpoint
+from export.checkpoint import Checkpoint, load_checkpoint
 from nerd.checksums import file_sha256
 from nerd.conll import parse_conll, read_conll
 from nerd.model_bundle import MODEL_FILE
 from nerd.scoring import entity_scores
-from service.encoding import Window
+from service.encoding import Window, WordEncoder, pad_token_id
 from service.engine import CPU, OnnxTagger, tag_windows
 
 FP32_TOLERANCE = 1e-4
@@ -82,6 +82,32 @@ class TorchReference:
             attention_mask[row, : len(window)] = 1
         with torch.inference_mode():
             return self.model(input_ids=input_ids, attention_mask=attention_mask).logits.float().numpy()
+
+
+class TorchTagger:
+    """A training checkpoint tagging words in PyTorch, through the serving engine's windows and decoder.
+
+    The PyTorch counterpart of :class:`service.engine.OnnxTagger`, for ``nerd evaluate`` and ``nerd bench``.
+    """
+
+    def __init__(self, checkpoint_dir: Path, threads: int) -> None:
+        self.checkpoint = load_checkpoint(checkpoint_dir)
+        self.labels = self.checkpoint.labels
+        self.reference = TorchReference(self.checkpoint, threads)
+        self.encoder = WordEncoder(checkpoint_dir / "tokenizer.json", self.checkpoint.max_length)
+        self.pad_id = pad_token_id(checkpoint_dir, self.encoder)
+        self.model_seconds = 0.0  # time inside the PyTorch forward, summed over calls
+
+    def logits(self, windows: Sequence[Window]) -> np.ndarray:
+        tick = time.perf_counter()
+        scores = self.reference.logits(windows, self.pad_id)
+        self.model_seconds += time.perf_counter() - tick
+        return scores
+
+    def tag(self, sentences: Sequence[Sequence[str]], *, batch_size: int, stride: int = 0) -> list[list[str]]:
+        """IOB2 tags for the words of every sentence, each word labelled by its first sub-token."""
+        windows = self.encoder.encode(sentences, stride=stride)
+        return tag_windows(windows, [len(s) for s in sentences], self.labels, self.logits, batch_size)
 
 
 @dataclass
