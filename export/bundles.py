@@ -102,6 +102,7 @@ def _write_manifest(
     quantization: dict[str, Any] | None,
     verification: dict[str, Any],
 ) -> Manifest:
+    """Checksum the variant's files, write its ``bundle.json``, and return what was written."""
     checkpoint = request.checkpoint
     manifest = Manifest(
         name=checkpoint.name,
@@ -117,8 +118,12 @@ def _write_manifest(
         verification=verification,
         files=checksums(directory),
     )
-    atomic_write_text(directory / MANIFEST, json.dumps(manifest.model_dump(), indent=2) + "\n")
+    _save_manifest(directory, manifest)
     return manifest
+
+
+def _save_manifest(directory: Path, manifest: Manifest) -> None:
+    atomic_write_text(directory / MANIFEST, json.dumps(manifest.model_dump(), indent=2) + "\n")
 
 
 def _build_variant(request: ExportRequest, variant: Variant, raw: Path, dest: Path) -> dict[str, Any] | None:
@@ -169,7 +174,7 @@ def export_bundles(
             on_step(f"building {variant}")
             dest = bundle_dir(staging, variant)
             quantization = _build_variant(request, variant, raw, dest)
-            _write_manifest(dest, request, variant, quantization, {})
+            manifest = _write_manifest(dest, request, variant, quantization, {})
             build_seconds = time.perf_counter() - tick + export_seconds
             tagger = OnnxTagger(dest, providers=providers_for(variant, cuda), threads=request.threads)
             if reference is None:
@@ -179,7 +184,8 @@ def export_bundles(
             result = verify_variant(tagger, variant, sample, reference, allowed_drop=request.allowed_drop)
             result["export_seconds"] = round(build_seconds, 2)
             del tagger
-            _write_manifest(dest, request, variant, quantization, result)
+            # Only the verification changes: the files, their sums and the opset are those just written.
+            _save_manifest(dest, manifest.model_copy(update={"verification": result}))
             results.append(result)
         if not all(result["passed"] for result in results):
             raise VerificationFailed(results)
