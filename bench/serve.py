@@ -23,15 +23,16 @@ from typing import Any
 
 from evaluation.http_load import percentiles_ms, run_clients
 from nerd.conll import read_conll
+from nerd.tokenization import tokenize
 from service.engine import OnnxTagger, default_threads
-from service.entities import entities_in_text, words_of
+from service.entities import entities_in_text
 
 
 def in_process(bundle: Path, texts: list[str], repeats: int) -> dict[str, Any]:
     engine = OnnxTagger(bundle, threads=default_threads())
 
     def tag(batch: list[str]) -> None:
-        split = [words_of(text) for text in batch]
+        split = [tokenize(text) for text in batch]
         predictions = engine.analyse([[w.text for w in words] for words in split], batch_size=32)
         for text, words, predicted in zip(batch, split, predictions, strict=True):
             entities_in_text(text, words, predicted)

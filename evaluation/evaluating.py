@@ -28,10 +28,6 @@ class Evaluation:
     errors: ErrorAnalysis
 
 
-def _types(labels: Sequence[str]) -> set[str]:
-    return {label[2:] for label in labels if label != "O"}
-
-
 def check_types(data_types: set[str], model_types: set[str], label_map: dict[str, str]) -> list[str]:
     """Raise on data types the model cannot predict (unless mapped); warn on model-only types.
 
@@ -67,7 +63,7 @@ def evaluate(
     gold = [map_types(s.tags, label_map) for s in sentences]
     predictor = load_predictor(model, threads=threads)
     # Both sides are mapped before the check, so it sees the types that will be compared.
-    model_types = {label_map.get(t, t) for t in _types(predictor.labels)} - {"O"}
+    model_types = {label_map.get(t, t) for t in labels_of(predictor.labels)} - {"O"}
     warnings = check_types({t for tags in gold for t in labels_of(tags)}, model_types, {})
     predictions = predictor.run([list(s.tokens) for s in sentences])
     predicted = [map_types(tags, label_map) for tags in predictions.tags]

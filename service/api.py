@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from nerd.errors import NerdError
+from nerd.tokenization import tokenize
 from service.batcher import MicroBatcher, Overloaded
-from service.entities import entities_in_text, entities_in_tokens, words_of
+from service.entities import entities_in_text, entities_in_tokens
 from service.model_holder import ModelHolder, NotReady
 from service.schemas import (
     EntitiesRequest,
@@ -121,7 +122,7 @@ async def entities(
     if body.tokens is not None:
         words = [list(tokens) for tokens in body.tokens]
     else:
-        split = [words_of(text) for text in items]
+        split = [tokenize(text) for text in items]
         words = [[word.text for word in text_words] for text_words in split]
     try:
         predictions = await batcher.submit(words, aggregation)

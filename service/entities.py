@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nerd.spans import iob2_to_spans
-from nerd.tokenization import Token, tokenize
+from nerd.spans import Span, iob2_to_spans
+from nerd.tokenization import Token
 from service.engine import WordPredictions
 
 
@@ -28,18 +28,12 @@ class Entity:
     score: float
 
 
-def words_of(text: str) -> list[Token]:
-    """The words of a raw text with their character offsets."""
-    return tokenize(text)
-
-
 def entities_in_text(text: str, words: Sequence[Token], predicted: WordPredictions) -> list[Entity]:
     """Entities over a raw text: offsets into ``text`` itself."""
     entities = []
     for span in iob2_to_spans(predicted.tags):
         start, end = words[span.start].start, words[span.end - 1].end
-        score = sum(predicted.probabilities[span.start : span.end]) / (span.end - span.start)
-        entities.append(Entity(text[start:end], span.label, start, end, round(score, 4)))
+        entities.append(Entity(text[start:end], span.label, start, end, _score(predicted, span)))
     return entities
 
 
@@ -47,7 +41,11 @@ def entities_in_tokens(tokens: Sequence[str], predicted: WordPredictions) -> lis
     """Entities over pre-split tokens: ``start``/``end`` are token indices (end exclusive)."""
     entities = []
     for span in iob2_to_spans(predicted.tags):
-        score = sum(predicted.probabilities[span.start : span.end]) / (span.end - span.start)
         text = " ".join(tokens[span.start : span.end])
-        entities.append(Entity(text, span.label, span.start, span.end, round(score, 4)))
+        entities.append(Entity(text, span.label, span.start, span.end, _score(predicted, span)))
     return entities
+
+
+def _score(predicted: WordPredictions, span: Span) -> float:
+    """The mean probability of the labels the entity's words got."""
+    return round(sum(predicted.probabilities[span.start : span.end]) / span.width, 4)
