@@ -17,6 +17,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from nerd.errors import ModelBundleError
+from nerd.windows import window_bounds
 
 
 @dataclass(frozen=True)
@@ -88,28 +89,16 @@ class WordEncoder:
 
     def _windows(self, pieces: list[list[int]], sentence: int, cut: set[int], stride: int) -> list[Window]:
         windows = []
-        start = owned_from = 0
-        while start < len(pieces):
-            end, used = start, 0
-            while end < len(pieces) and used + len(pieces[end]) <= self.budget:
-                used += len(pieces[end])
-                end += 1
-            following, overlap = end, 0
-            if end < len(pieces):
-                # Step back over whole words worth at most ``stride`` sub-tokens, always moving forward.
-                while following > start + 1 and overlap + len(pieces[following - 1]) <= stride:
-                    following -= 1
-                    overlap += len(pieces[following])
-            owned_to = (following + end) // 2 if end < len(pieces) else end
+        for bounds in window_bounds([len(p) for p in pieces], self.budget, stride):
             input_ids = list(self.prefix)
             starts = []
-            for word in range(start, end):
+            for word in range(bounds.start, bounds.end):
                 starts.append(len(input_ids))
                 input_ids.extend(pieces[word])
             input_ids.extend(self.suffix)
-            truncated = any(start <= word < end for word in cut)
-            windows.append(Window(input_ids, sentence, start, starts, (owned_from, owned_to), truncated))
-            start, owned_from = following, owned_to
+            truncated = any(bounds.start <= word < bounds.end for word in cut)
+            owned = (bounds.owned_from, bounds.owned_to)
+            windows.append(Window(input_ids, sentence, bounds.start, starts, owned, truncated))
         return windows
 
 

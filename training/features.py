@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nerd.windows import window_bounds
 from training.label_space import LabelSpace
 from training.sources import Example
 
@@ -62,16 +63,20 @@ def encode(
         # A word the tokenizer reads as nothing (a zero-width character) still needs a slot to be labelled.
         pieces = [word_pieces[:budget] or [unknown] for word_pieces in pieces]
         tags = [label2id[tag] for tag in example.tags] if example.tags else [IGNORED] * len(pieces)
-        start = 0
-        while start < len(pieces):
-            end, used = start, 0
-            while end < len(pieces) and used + len(pieces[end]) <= budget:
-                used += len(pieces[end])
-                end += 1
+        for bounds in window_bounds([len(p) for p in pieces], budget):
             features.append(
-                _window(pieces, tags, start, end, index, prefix, suffix, label_all_subtokens, label_space)
+                _window(
+                    pieces,
+                    tags,
+                    bounds.start,
+                    bounds.end,
+                    index,
+                    prefix,
+                    suffix,
+                    label_all_subtokens,
+                    label_space,
+                )
             )
-            start = end
     return features
 
 
