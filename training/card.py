@@ -100,7 +100,8 @@ def card_markdown(card: dict[str, Any]) -> str:
     lines += [f"| {name} | {value} |" for name, value in card["hyperparameters"].items()]
     best = card["best_dev"]
     if best:
-        lines += ["", "## Dev scores of the best epoch", "", "| | precision | recall | F1 | support |"]
+        kept = card["hyperparameters"].get("epoch_selection", "best")
+        lines += ["", f"## Dev scores of the {kept} epoch", "", "| | precision | recall | F1 | support |"]
         lines.append("|---|---:|---:|---:|---:|")
         rows = [*sorted(best["per_type"].items()), *((k, best[k]) for k in ("micro", "macro", "weighted"))]
         for name, s in rows:
@@ -116,10 +117,11 @@ def card_markdown(card: dict[str, Any]) -> str:
     ]
     for row in card["history"]:
         loss = "–" if row["loss"] is None else f"{row['loss']:.4f}"
+        f1 = "–" if row["dev"] is None else f"{row['dev']['micro']['f1']:.4f}"
         lines.append(
             f"| {row['epoch']} | {row['w0']:.3f} | {row['w1']:.3f} | {row['distilled_sentences']} | "
             f"{row['original_sentences']} | {row['learning_rate']:.3g} | {loss} | "
-            f"{row['dev']['micro']['f1']:.4f} | {row['train_seconds']:.1f} | {row['eval_seconds']:.1f} |"
+            f"{f1} | {row['train_seconds']:.1f} | {row['eval_seconds']:.1f} |"
         )
     lines += ["", "## Versions", ""]
     lines += [f"- {name}: {version}" for name, version in card["versions"].items()]

@@ -55,7 +55,8 @@ def plot_learning_curves(history: Sequence[dict[str, Any]], path: Path) -> None:
     f1_axis = loss_axis.twinx()
     f1_axis.plot(
         epochs,
-        [row["dev"]["micro"]["f1"] for row in history],
+        # Epochs not scored (epoch selection "last") leave gaps rather than a misleading line.
+        [float("nan") if row["dev"] is None else row["dev"]["micro"]["f1"] for row in history],
         color="tab:blue",
         marker="o",
         label="dev micro F1",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Hyperparameters(BaseModel):
@@ -40,6 +40,17 @@ class Hyperparameters(BaseModel):
     )
     eval_batch_size: int = Field(default=64, ge=1)
     patience: int | None = Field(default=None, ge=1, description="stop after this many epochs without gain")
+    epoch_selection: Literal["best", "last"] = Field(
+        default="best",
+        description="best: score dev after every epoch and keep the best; last: score and keep the final "
+        "epoch only (a fixed budget, as the paper trains, and no choice made on the dev set)",
+    )
+
+    @model_validator(mode="after")
+    def _patience_needs_scores(self) -> Hyperparameters:
+        if self.patience is not None and self.epoch_selection == "last":
+            raise ValueError("patience needs a dev score after every epoch (epoch selection 'best')")
+        return self
 
     def learning_rate_at(self, epoch: int) -> float:
         """The rate of a 0-based epoch: constant, or decayed by ``lr_decay`` once per epoch."""

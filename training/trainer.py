@@ -263,22 +263,24 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
                 observer.batch_done(losses[-1])
             train_seconds = time.perf_counter() - tick
 
+            scores = None
             tick = time.perf_counter()
-            observer.evaluation_started(len(prepared.dev_features))
             bare = accelerator.unwrap_model(model)
-            if scorer is not None:
-                scorer.load_state_dict(bare.state_dict())
-            with accelerator.autocast():
-                predicted = predict_tags(
-                    scorer or bare,
-                    prepared.dev_features,
-                    dev_lengths,
-                    prepared.label_space,
-                    batch_size=hyper.eval_batch_size,
-                    pad_id=pad_id,
-                    device=accelerator.device,
-                )
-            scores = entity_scores(dev_tags, predicted)
+            if hyper.epoch_selection == "best" or epoch == epochs - 1:
+                observer.evaluation_started(len(prepared.dev_features))
+                if scorer is not None:
+                    scorer.load_state_dict(bare.state_dict())
+                with accelerator.autocast():
+                    predicted = predict_tags(
+                        scorer or bare,
+                        prepared.dev_features,
+                        dev_lengths,
+                        prepared.label_space,
+                        batch_size=hyper.eval_batch_size,
+                        pad_id=pad_id,
+                        device=accelerator.device,
+                    )
+                scores = entity_scores(dev_tags, predicted)
             record = {
                 "epoch": epoch + 1,
                 "w0": round(prepared.plan[epoch][0], 6),
@@ -295,7 +297,7 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
             }
             history.append(record)
             if accelerator.is_main_process:
-                if scores["micro"]["f1"] > best_f1:
+                if scores is not None and scores["micro"]["f1"] > best_f1:
                     best_epoch, best_f1 = epoch + 1, scores["micro"]["f1"]
                     _save_best(bare, out_dir)
                 save_checkpoint(

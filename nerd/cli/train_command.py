@@ -31,6 +31,11 @@ class Device(StrEnum):
     cuda = "cuda"
 
 
+class EpochSelection(StrEnum):
+    best = "best"
+    last = "last"
+
+
 class Precision(StrEnum):
     auto = "auto"
     fp32 = "fp32"
@@ -42,7 +47,8 @@ def train_cli(
     dev: Annotated[
         Path,
         typer.Option(
-            help="CoNLL file scored after every epoch; the best epoch by micro F1 is kept.",
+            help="CoNLL file scored after every epoch (see --epoch-selection); the best epoch by micro F1 "
+            "is kept.",
             show_default=False,
         ),
     ],
@@ -100,6 +106,13 @@ def train_cli(
     patience: Annotated[
         int | None, typer.Option(help="Stop after this many epochs without a better dev F1.", min=1)
     ] = None,
+    epoch_selection: Annotated[
+        EpochSelection,
+        typer.Option(
+            help="best: score dev after every epoch and keep the best epoch; last: train every epoch, then "
+            "score and keep the final one (faster; no choice made on the dev set, as in the paper)."
+        ),
+    ] = EpochSelection.best,
     seeds: Annotated[
         str,
         typer.Option(
@@ -177,6 +190,7 @@ def train_cli(
             "precision": precision.value if precision else None,
             "freeze_embeddings": freeze_embeddings,
             "dropout": dropout,
+            "epoch_selection": epoch_selection.value,
         }
         hyperparameters = _hyperparameters(PRESETS[preset.value], overrides)
         run_training(
@@ -356,9 +370,10 @@ class _ProgressObserver:
 
     def epoch_done(self, record: dict[str, Any]) -> None:
         loss = "–" if record["loss"] is None else f"{record['loss']:.4f}"
+        f1 = "–" if record["dev"] is None else f"{record['dev']['micro']['f1']:.4f}"
         console.print(
             f"seed {self.seed} epoch {record['epoch']:>3}  w0 {record['w0']:.2f}  loss {loss}  "
-            f"dev F1 {record['dev']['micro']['f1']:.4f}  "
+            f"dev F1 {f1}  "
             f"({record['train_seconds']:.1f} s train, {record['eval_seconds']:.1f} s dev)"
         )
 
