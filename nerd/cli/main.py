@@ -10,6 +10,7 @@ from nerd.cli.evaluate_command import evaluate_cli
 from nerd.cli.export_command import export_cli, unpack_cli, verify_cli
 from nerd.cli.import_command import import_cli
 from nerd.cli.prompts_command import prompts_cli
+from nerd.cli.reproduce_command import reproduce_cli
 from nerd.cli.serve_command import serve_cli
 from nerd.cli.train_command import train_cli
 from nerd.offline import go_offline
@@ -30,6 +31,7 @@ app.command("unpack")(unpack_cli)
 app.command("serve")(serve_cli)
 app.command("evaluate")(evaluate_cli)
 app.command("bench")(bench_cli)
+app.command("reproduce")(reproduce_cli)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,152 @@
+"""``nerd reproduce``: the paper's phases 1-3 as one resumable grid, with tables and figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.progress import Progress
+
+from nerd.cli.console import console, exit_on_error, progress_bar
+
+if TYPE_CHECKING:
+    from experiments.config import GridConfig
+    from experiments.grid import Cell
+    from experiments.runner import GridData
+
+
+def reproduce_cli(
+    config: Annotated[
+        Path,
+        typer.Argument(
+            help="Grid configuration (TOML), e.g. experiments/paper.toml; its paths are relative to the "
+            "directory the command runs in.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Directory for the imported teacher data, one sub-directory per cell, and the report "
+            "(reproduction.md, CSV tables, PNG figures). Run again with the same --out to resume.",
+            show_default=False,
+        ),
+    ],
+    dev: Annotated[
+        Path | None,
+        typer.Option(
+            help="Score every cell on this CoNLL file instead of the config's dev file (e.g. the CoNLL-2003 "
+            "test set, for the paper's exact setting). Use a new --out: results on another file do not mix."
+        ),
+    ] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated seeds instead of the config's, e.g. 1,2,3,4,5."),
+    ] = None,
+    report_only: Annotated[
+        bool,
+        typer.Option(
+            "--report-only",
+            help="Train nothing: write the tables and figures from the cells finished so far.",
+        ),
+    ] = False,
+) -> None:
+    """Reproduce the paper's experiments: teacher vs gold, groups A-E, and the mixing schedules."""
+    with exit_on_error():
+        from experiments.config import load_config
+        from experiments.report import write_report
+        from experiments.runner import run_grid
+
+        grid = load_config(config)
+        overrides: dict[str, Any] = {}
+        if dev is not None:
+            overrides["dev"] = dev
+        if seeds is not None:
+            from nerd.cli.train_command import parse_seeds
+
+            overrides["seeds"] = parse_seeds(seeds)
+        if overrides:
+            grid = grid.model_copy(update=overrides)
+        data = _imported_teacher(grid, out)
+        if not report_only:
+            with progress_bar() as progress:
+                run_grid(grid, data, out, _GridProgress(progress, grid, out, config))
+        written = write_report(grid, out, config_path=config)
+        console.print(f"Report in {written}")
+
+
+def _imported_teacher(grid: GridConfig, out: Path) -> GridData:
+    """Import the teacher bundle's two parts once (phase 1 comes from the CoNLL part's gold scores)."""
+    from experiments.runner import GridData
+    from nerd.cli.import_command import run_import
+
+    parts = {"conll": (grid.teacher.conll, grid.teacher.gold), "bbc": (grid.teacher.bbc, None)}
+    data_files: dict[str, Path] = {}
+    for name, (source, gold) in parts.items():
+        target = out / "teacher" / name
+        data_files[name] = target / "data.jsonl"
+        if (target / "report.json").is_file():
+            continue
+        with console.status(f"Importing the teacher's {name} answers from {source}"):
+            report = run_import(sources=[source], out=target, gold=gold)
+        console.print(
+            f"teacher {name}: {report['imported']} sentences imported, {report['rejected']} rejected "
+            f"(see {target / 'rejects.jsonl'})"
+        )
+    return GridData(
+        distilled={
+            "none": [],
+            "conll": [data_files["conll"]],
+            "conll+bbc": [data_files["conll"], data_files["bbc"]],
+        },
+        original=list(grid.original),
+        dev=grid.dev,
+    )
+
+
+class _GridProgress:
+    """Two bars: cells of the grid, and batches of the current epoch."""
+
+    def __init__(self, progress: Progress, grid: GridConfig, out: Path, config_path: Path) -> None:
+        self.progress = progress
+        self.grid = grid
+        self.out = out
+        self.config_path = config_path
+        self.cells = progress.add_task("cells", total=None)
+        self.epoch: Any = None
+
+    def grid_started(self, total: int, finished: int) -> None:
+        self.progress.update(self.cells, total=total, completed=finished)
+        console.print(f"{total} cells, {finished} already finished, {total - finished} to train")
+
+    def cell_started(self, cell: Cell, resumed: bool) -> Any:
+        from training.trainer import Observer
+
+        grid_progress = self
+
+        class _Epochs(Observer):
+            def epoch_started(self, epoch: int, epochs: int, batches: int) -> None:
+                if grid_progress.epoch is not None:
+                    grid_progress.progress.remove_task(grid_progress.epoch)
+                grid_progress.epoch = grid_progress.progress.add_task(
+                    f"{cell.slug} epoch {epoch}/{epochs}", total=batches
+                )
+
+            def batch_done(self, loss: float) -> None:
+                grid_progress.progress.update(grid_progress.epoch, advance=1)
+
+        self.progress.update(
+            self.cells, description=f"cells ({'resuming' if resumed else 'training'} {cell.slug})"
+        )
+        return _Epochs()
+
+    def cell_done(self, cell: Cell, result: dict[str, Any]) -> None:
+        from experiments.report import write_report
+
+        self.progress.update(self.cells, advance=1)
+        console.print(
+            f"{cell.slug}: dev micro F1 {result['dev']['micro']['f1']:.4f} ({result['wall_seconds']:.0f} s)"
+        )
+        # The report follows the grid, so a long run can be read (and a stopped one used) at any point.
+        write_report(self.grid, self.out, config_path=self.config_path)
