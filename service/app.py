@@ -26,7 +26,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The app for one bundle; the bundle is verified and loaded when the app starts, not here."""
     settings = settings or ServiceSettings()
     if settings.model_dir is None:
-        raise ConfigError("no model: pass --model DIR or set NERD_MODEL_DIR to a bundle directory")
+        raise ConfigError(
+            "no model: pass --model DIR or set NERD_MODEL_DIR to a bundle directory (the default English "
+            "model is only found in a checkout of nerd, under models/)"
+        )
     metrics = ServiceMetrics()
     holder = ModelHolder(settings, settings.model_dir)
 

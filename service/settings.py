@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nerd.default_model import default_model_dir
 from nerd.errors import ConfigError
 
 
@@ -17,7 +18,10 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NERD_", env_file=".env", extra="ignore")
 
-    model_dir: Path | None = Field(default=None, description="bundle directory (onnx-<variant>/)")
+    model_dir: Path | None = Field(
+        default_factory=default_model_dir,
+        description="bundle directory (onnx-<variant>/); default: the English model shipped in models/",
+    )
     device: Literal["cpu", "cuda"] = "cpu"
     threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; default: the cores")
     aggregation: Literal["first", "average", "max"] = "first"

@@ -39,7 +39,11 @@ LOG_CONFIG = {
 def serve_cli(
     model: Annotated[
         Path | None,
-        typer.Option(help="Bundle directory (onnx-<variant>/). Default: NERD_MODEL_DIR.", file_okay=False),
+        typer.Option(
+            help="Bundle directory (onnx-<variant>/). Default: NERD_MODEL_DIR, else the English model "
+            "shipped under models/ (CoNLL types, int8 MiniLM).",
+            file_okay=False,
+        ),
     ] = None,
     host: Annotated[
         str, typer.Option(help="Interface to listen on (0.0.0.0 for every interface).")

@@ -15,7 +15,9 @@ def invoke(*arguments):
         return runner.invoke(app, ["serve", *arguments])
 
 
-def test_serve_without_a_model_says_how_to_give_one():
+def test_serve_without_a_model_says_how_to_give_one(monkeypatch, tmp_path):
+    # Away from a checkout (an installed wheel) there is no shipped model to fall back on.
+    monkeypatch.setattr("nerd.default_model.PROJECT_MODELS", tmp_path)
     result = invoke()
     assert result.exit_code == 1 and "--model" in result.output
 
