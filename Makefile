@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/data
 
-.PHONY: example test lint bench-import bench-train clean
+.PHONY: example serve test test-slow image bench-import bench-train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# The slow checks need a package index (the wheelhouse is built, then installed with none) or podman.
+test-slow: $(VENV)/.dev
+	$(BIN)/python -m pytest -m slow
 
 bench-import: $(VENV)/.base
 	$(BIN)/python bench/import_bundle.py $(SHARED)/teacher-bundle

@@ -13,6 +13,7 @@ from nerd.cli.prompts_command import prompts_cli
 from nerd.cli.reproduce_command import reproduce_cli
 from nerd.cli.serve_command import serve_cli
 from nerd.cli.train_command import train_cli
+from nerd.cli.wheelhouse_command import wheelhouse_cli
 from nerd.offline import go_offline
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.command("serve")(serve_cli)
 app.command("evaluate")(evaluate_cli)
 app.command("bench")(bench_cli)
 app.command("reproduce")(reproduce_cli)
+app.command("wheelhouse")(wheelhouse_cli)
 
 
 def _version(value: bool) -> None:
