@@ -22,6 +22,15 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev,export]'
 	touch $@
 
+# The serving install: the CLI and onnxruntime, no torch.
+$(VENV)/.serve: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[cpu]'
+	touch $@
+
+PORT ?= 8000
+serve: $(VENV)/.serve
+	$(BIN)/nerd serve --port $(PORT)
+
 example: $(VENV)/.base
 	$(BIN)/nerd import examples/bundle --out out/example --gold examples/bundle/gold.conll \
 		--retry-requests out/example/retry-requests.jsonl --conll

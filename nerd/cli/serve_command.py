@@ -105,7 +105,15 @@ def serve_cli(
         create_app(settings)  # fails here, in the parent, on a missing model or an unreadable key file
         # A bundle that fails its checksums stops here with the file named, before any worker starts.
         verified_manifest(settings.model_dir)
-        error_console.print(f"serving on http://{host}:{port}/ (POST /v1/entities)")
+        address = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"
+        error_console.print(f"serving {settings.model_dir} on {address}/ (a page to try it; Ctrl-C stops)")
+        auth = ' -H "Authorization: Bearer $KEY"' if settings.accepted_keys() else ""
+        error_console.print(
+            f"call it: curl -s {address}/v1/entities -H 'Content-Type: application/json'{auth} "
+            """-d '{"text": "Angela Merkel met Emmanuel Macron in Paris."}'""",
+            soft_wrap=True,
+            markup=False,
+        )
         uvicorn.run(
             "service.app:create_app",
             factory=True,
