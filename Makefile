@@ -31,6 +31,10 @@ PORT ?= 8000
 serve: $(VENV)/.serve
 	$(BIN)/nerd serve --port $(PORT)
 
+# Builds the CPU image with podman from Debian packages, serves from inside it, calls it (minutes).
+image: $(VENV)/.base
+	NERD=$(BIN)/nerd docker/check-image.sh $(BASE)
+
 example: $(VENV)/.base
 	$(BIN)/nerd import examples/bundle --out out/example --gold examples/bundle/gold.conll \
 		--retry-requests out/example/retry-requests.jsonl --conll
