@@ -111,7 +111,8 @@ def test_an_interrupt_in_the_first_epoch_leaves_a_card_and_no_checkpoint(corpus,
 
 def test_last_epoch_selection_scores_and_keeps_the_final_epoch_only(corpus, tiny_encoder, tmp_path):
     hyper = HYPER.model_copy(update={"epoch_selection": "last"})
-    result = train_run(prepared(corpus, tiny_encoder, "all", hyper), RunOptions(seed=1, out_dir=tmp_path / "m"))
+    data = prepared(corpus, tiny_encoder, "all", hyper)
+    result = train_run(data, RunOptions(seed=1, out_dir=tmp_path / "m", device="cpu"))
     assert [row["dev"] is None for row in result.history] == [True, True, False]
     assert result.best_epoch == 3 and result.best_scores == result.history[-1]["dev"]
     assert "## Dev scores of the last epoch" in (tmp_path / "m" / "training_card.md").read_text()
