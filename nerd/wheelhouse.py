@@ -101,6 +101,29 @@ def _pip(arguments: list[str]) -> None:
         raise WheelhouseError(f"`{' '.join(command[2:])}` failed (exit {completed.returncode}):\n{tail}")
 
 
+_OURS = {"requirements.txt", "SHA256SUMS", "README.md", "models"}
+
+
+def _clear_previous(out: Path) -> None:
+    """Remove the wheels of an earlier run, whose old versions would contradict the new pins.
+
+    Raises:
+        ConfigError: ``out`` holds something a wheelhouse does not (it is never deleted).
+    """
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ConfigError(f"{out} exists and is not a directory")
+    foreign = sorted(p.name for p in out.iterdir() if p.suffix != ".whl" and p.name not in _OURS)
+    if foreign:
+        raise ConfigError(
+            f"{out} holds files that are not a wheelhouse's ({', '.join(foreign[:5])}): "
+            "use an empty directory"
+        )
+    for wheel in out.glob("*.whl"):
+        wheel.unlink()
+
+
 def build_wheelhouse(out: Path, extras: Sequence[str], *, include_model: bool = True) -> list[Wheel]:
     """Fill ``out`` with the wheels of ``nerd[extras]``, requirements.txt, SHA256SUMS and the model.
 
@@ -114,6 +137,7 @@ def build_wheelhouse(out: Path, extras: Sequence[str], *, include_model: bool = 
     if "cpu" in extras and "gpu" in extras:
         raise ConfigError("cpu and gpu install the same onnxruntime module: choose one")
     root = project_root()
+    _clear_previous(out)
     out.mkdir(parents=True, exist_ok=True)
     target = f"{root}[{','.join(extras)}]" if extras else str(root)
     _pip(["wheel", "--disable-pip-version-check", "--wheel-dir", str(out), target])

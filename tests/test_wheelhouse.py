@@ -50,6 +50,13 @@ def test_contradicting_or_unknown_extras_are_refused(tmp_path, extras, message):
         build_wheelhouse(tmp_path, extras)
 
 
+def test_a_directory_of_other_files_is_refused_and_left_alone(tmp_path):
+    (tmp_path / "thesis.tex").write_text("keep me")
+    with pytest.raises(ConfigError, match=r"not a wheelhouse.s \(thesis.tex\)"):
+        build_wheelhouse(tmp_path, ["cpu"])
+    assert (tmp_path / "thesis.tex").read_text() == "keep me"
+
+
 @pytest.mark.slow
 def test_a_fresh_venv_installs_from_the_wheelhouse_with_no_index_and_no_network(tmp_path):
     """Needs a package index for the build half; the install half runs in an unshared network namespace."""
