@@ -87,6 +87,7 @@ def _imported_teacher(grid: GridConfig, out: Path) -> GridData:
         target = out / "teacher" / name
         data_files[name] = target / "data.jsonl"
         if (target / "report.json").is_file():
+            _check_imported_from(target / "report.json", source)
             continue
         with console.status(f"Importing the teacher's {name} answers from {source}"):
             report = run_import(sources=[source], out=target, gold=gold)
@@ -103,6 +104,24 @@ def _imported_teacher(grid: GridConfig, out: Path) -> GridData:
         original=list(grid.original),
         dev=grid.dev,
     )
+
+
+def _check_imported_from(report_path: Path, source: Path) -> None:
+    """An earlier import is reused only if it read the configured bundle (the cells' recipes hash its
+    output, not where it came from)."""
+    import json
+
+    from nerd.errors import ConfigError
+
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    root = source.resolve()
+    for entry in report.get("files", []):
+        read = Path(entry["file"]).resolve()
+        if read != root and root not in read.parents:
+            raise ConfigError(
+                f"{report_path.parent} was imported from {entry['file']}, not from {source}: "
+                "use another --out for another teacher bundle"
+            )
 
 
 class _GridProgress:
