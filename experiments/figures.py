@@ -38,7 +38,7 @@ def plot_schedule_curves(schedules: Sequence[str], epochs: int, path: Path) -> N
     figure, axes = plt.subplots(1, len(families), figsize=(4.2 * len(families), 3.2), squeeze=False)
     x = list(range(1, epochs + 1))
     for axis, (family, names) in zip(axes[0], families.items(), strict=True):
-        for name in names:
+        for name in sorted(names, key=lambda n: parse_schedule(n).parameter or 0.0):
             plan = schedule_weights(name, epochs)
             # "all" trains both sources in full: its w0 is 1, drawn dashed so it is not taken for "distilled".
             style = "--" if name == "all" else "-"

@@ -103,10 +103,19 @@ def _family_order(schedule: str) -> tuple[int, float]:
     return rank, parsed.parameter or 0.0
 
 
+def _strategy_description(schedule: str) -> str:
+    kind = parse_schedule(schedule).kind
+    if kind == "simple-mix":
+        return "distilled CoNLL + BBC, then original"
+    if kind == "all":
+        return "distilled CoNLL + BBC and original, both in full every epoch"
+    return "distilled CoNLL + BBC shifting to original, epoch by epoch"
+
+
 def phase3_rows(schedules: Sequence[str], decays: Sequence[float | None]) -> list[tuple[str, str, dict]]:
     """Rows as the paper orders them: simple mix, all, then each family by its parameter."""
     return [
-        (schedule, "distilled CoNLL + BBC, then original", {d: strategy_setting(schedule, d) for d in decays})
+        (schedule, _strategy_description(schedule), {d: strategy_setting(schedule, d) for d in decays})
         for schedule in sorted(schedules, key=_family_order)
     ]
 

@@ -92,7 +92,7 @@ def test_the_command_imports_trains_every_cell_and_writes_the_report(grid_files,
     report = (out / "reproduction.md").read_text()
     assert "6 of 6 cells finished" in report
     assert "| A | original only | " in report
-    assert "| cosine | distilled CoNLL + BBC, then original |" in report
+    assert "| cosine | distilled CoNLL + BBC shifting to original, epoch by epoch |" in report
     assert "## Phase 1: the teacher against gold" in report
     assert "| micro | 1.0000 | 1.0000 | 1.0000 |" in report  # the invented teacher answers are the gold
     for name in ("phase1_teacher.csv", "phase2_groups.csv", "phase3_schedules.csv"):
