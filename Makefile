@@ -1,4 +1,4 @@
-# Two entry points on a fresh machine: `make example` (the main job) and `make test` (the suite).
+# Two entry points on a fresh machine: `make serve` (the default model on an endpoint) and `make test`.
 # Each creates .venv and installs what it needs; nothing else has to be set up first.
 PYTHON ?= python3
 VENV ?= .venv
