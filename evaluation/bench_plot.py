@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nerd.plotting import pyplot, save_png
+
 
 def plot_bench(report: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     http = report.get("http") or []
     columns = 3 if http else 2
     figure, axes = plt.subplots(1, columns, figsize=(5 * columns, 4), constrained_layout=True)
@@ -42,6 +40,5 @@ def plot_bench(report: dict[str, Any], path: Path) -> None:
         twin.set_ylabel("p95 latency (ms)")
         axes[2].grid(alpha=0.3)
     figure.suptitle(f"nerd bench: {report['model']}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
+    save_png(figure, path, dpi=120)
     plt.close(figure)

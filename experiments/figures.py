@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from experiments.grid import Setting
 from experiments.tables import Entry
-from nerd.atomic import atomic_write_bytes
+from nerd.plotting import pyplot, save_png
 from training.schedules import parse_schedule, schedule_weights
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(figure: Any, path: Path) -> None:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    atomic_write_bytes(path, buffer.getvalue())
 
 
 def plot_schedule_curves(schedules: Sequence[str], epochs: int, path: Path) -> None:
     """w0, the distilled share, per epoch: one panel per family (sigmoid, power, the rest)."""
-    plt = _pyplot()
+    plt = pyplot()
     families: dict[str, list[str]] = {}
     for name in schedules:
         kind = parse_schedule(name).kind
@@ -45,7 +28,7 @@ def plot_schedule_curves(schedules: Sequence[str], epochs: int, path: Path) -> N
             axis.plot(x, [w0 for w0, _ in plan], style, marker=".", label=name)
         axis.set(title=family, xlabel="epoch", ylabel="distilled share w0", ylim=(-0.05, 1.05))
         axis.legend(fontsize="small")
-    _save(figure, path)
+    save_png(figure, path)
     plt.close(figure)
 
 
@@ -57,7 +40,7 @@ def plot_f1_by_row(
     path: Path,
 ) -> None:
     """Mean micro F1 with one-std error bars, one marker per decay setting, one column per row."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(max(5.0, 0.55 * len(rows) + 2), 3.6))
     width = 0.8 / max(1, len(decays))
     for index, decay in enumerate(decays):
@@ -74,5 +57,5 @@ def plot_f1_by_row(
     axis.set(ylabel="dev micro F1 (mean ± std)", title=title)
     axis.grid(axis="y", alpha=0.3)
     axis.legend(fontsize="small")
-    _save(figure, path)
+    save_png(figure, path)
     plt.close(figure)

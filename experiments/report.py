@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from experiments.tables import (
 )
 from nerd.atomic import atomic_write_text
 from training.card import library_versions
+from training.devices import available_cores
 
 REPORT = "reproduction.md"
 
@@ -37,8 +37,7 @@ def _cpu_name() -> str:
 
 
 def _machine() -> str:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{_cpu_name()}, {cores} cores usable, {platform.system()} {platform.release()}"
+    return f"{_cpu_name()}, {available_cores()} cores usable, {platform.system()} {platform.release()}"
 
 
 def write_report(grid: GridConfig, out: Path, *, config_path: Path | None) -> Path:

@@ -6,42 +6,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nerd.atomic import atomic_write_bytes
-
-
-def _figure() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(figure: Any, path: Path) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    atomic_write_bytes(path, buffer.getvalue())
+from nerd.plotting import pyplot, save_png
 
 
 def plot_schedule(plan: Sequence[tuple[float, float]], name: str, path: Path) -> None:
     """Share of each source per epoch."""
-    plt = _figure()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(5, 3))
     epochs = list(range(1, len(plan) + 1))
     axis.plot(epochs, [w0 for w0, _ in plan], marker="o", label="distilled (w0)")
     axis.plot(epochs, [w1 for _, w1 in plan], marker="s", label="original (w1)")
     axis.set(xlabel="epoch", ylabel="share of the source", title=f"schedule {name}", ylim=(-0.05, 1.05))
     axis.legend()
-    _save(figure, path)
+    save_png(figure, path)
     plt.close(figure)
 
 
 def plot_learning_curves(history: Sequence[dict[str, Any]], path: Path) -> None:
     """Training loss and dev micro F1 per epoch."""
-    plt = _figure()
+    plt = pyplot()
     figure, loss_axis = plt.subplots(figsize=(6, 3.5))
     epochs = [row["epoch"] for row in history]
     loss_axis.plot(
@@ -63,5 +46,5 @@ def plot_learning_curves(history: Sequence[dict[str, Any]], path: Path) -> None:
     )
     f1_axis.set(ylabel="dev micro F1")
     figure.legend(loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.14))
-    _save(figure, path)
+    save_png(figure, path)
     plt.close(figure)
