@@ -9,6 +9,7 @@ schedule, hyperparameters, seed, encoder), and a grid whose recipe changed refus
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from collections.abc import Callable
@@ -120,7 +121,7 @@ def run_grid(
     from training.trainer import RunOptions, train_run
 
     observer = observer or GridObserver()
-    checksums = _memoised(file_sha256)
+    checksums = functools.cache(file_sha256)
     grid = cells(config)
     recipes = {cell: recipe(cell, data, config, checksums) for cell in grid}
     finished: dict[Cell, dict[str, Any]] = {}
@@ -183,14 +184,3 @@ def _result(cell: Cell, setting: Setting, cell_recipe: dict[str, Any], run: Any)
         ),
         "recipe": cell_recipe,
     }
-
-
-def _memoised(function: Callable[[Path], str]) -> Callable[[Path], str]:
-    cache: dict[Path, str] = {}
-
-    def wrapper(path: Path) -> str:
-        if path not in cache:
-            cache[path] = function(path)
-        return cache[path]
-
-    return wrapper
