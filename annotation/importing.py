@@ -1,7 +1,10 @@
 """``nerd import``: read what came back from the teacher, account for every record, label sentences.
 
 Every answer record and every request ends as exactly one of: an imported sentence, a rejection with
-its reason, or a duplicate of an id that already has one of those. Nothing is dropped silently.
+its reason, or a duplicate of an id that already has one of those. Nothing is dropped silently. An
+answer to a generation request (``nerd evolve plan``) holds several new sentences: each of them ends
+the same way, under the id ``<custom_id>#<n>``; one whose listed entities are not all in its text is
+rejected whole (``entity_not_in_text``), since the teacher wrote both and contradicts itself.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from annotation.alignment import EventKind
 from annotation.answers import AnswerError, check_entities_shape, extract_entities
 from annotation.bundle_lines import BundleLine, discover, read_lines
+from annotation.generated import extract_generated, read_generated
 from annotation.labelling import Labelling, label_sentence
 from annotation.record_shapes import (
     Answer,
@@ -34,6 +38,7 @@ from nerd.errors import BundleError
 from nerd.labels import LabelSet
 from nerd.records import Provenance, TrainingRecord
 from nerd.spans import iob2_to_spans
+from nerd.tokenization import tokenize_words
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,10 @@ class Outcome:
     reason: str | None = None
     detail: str | None = None
     labelling: Labelling | None = None
+    request_id: str | None = None  # the Batch request it answers, when it answers one
+    difficulty: str | None = None  # of a generated sentence, as the teacher rated it
+    answer_text: str | None = None  # of a generation answer, before its sentences are read
+    teacher: str | None = None
 
     @property
     def imported(self) -> bool:
@@ -118,15 +127,17 @@ def import_bundle(
             path=first.path,
         )
 
-    outcomes = []
+    outcomes: list[Outcome] = []
     total = len(files.answers)
     for done, (file_index, line, shape) in enumerate(files.answers, start=1):
-        outcomes.append(_outcome(file_index, line, shape, files, options))
+        outcomes.extend(_outcomes(file_index, line, shape, files, options))
         if progress is not None and (done % 250 == 0 or done == total):
             progress(done, total)
     winners, duplicates = _resolve_duplicates(outcomes)
+    duplicates.extend(_repeated_generated(winners))
+    answered = {outcome.request_id for outcome in outcomes} | set(winners)
     for custom_id, request in files.requests.items():
-        if custom_id not in winners:
+        if custom_id not in answered:
             file_index, number = files.request_order[custom_id]
             line = BundleLine(request.path, request.line, json.loads(request.raw), request.raw)
             winners[custom_id] = Outcome(
@@ -136,6 +147,7 @@ def import_bundle(
                 (0, file_index, number),
                 reason="no_response",
                 detail="the request has no answer in any output or error file",
+                request_id=custom_id,
             )
     anonymous = [outcome for outcome in outcomes if outcome.id is None]
     final = sorted([*winners.values(), *anonymous], key=lambda outcome: outcome.order)
@@ -150,6 +162,8 @@ def import_bundle(
         for event in outcome.labelling.events
     ]
     report = _report(outcomes, final, duplicates, files, records, len(retry))
+    if any(request.generate for request in files.requests.values()):
+        report["generated"] = _generated_report(files, final)
     return ImportResult(
         records=records,
         rejects=[outcome.reject_line() for outcome in rejected],
@@ -205,6 +219,55 @@ def _add_requests(files: _Files, file_index: int, lines: list[tuple[BundleLine, 
         files.request_order[request.custom_id] = (file_index, line.number)
 
 
+def _outcomes(
+    file_index: int, line: BundleLine, shape: Shape | None, files: _Files, options: ImportOptions
+) -> list[Outcome]:
+    """What became of one answer line: one outcome, or one per sentence of a generation answer."""
+    outcome = _outcome(file_index, line, shape, files, options)
+    request = files.requests.get(outcome.request_id or "")
+    if request is None or not request.generate or outcome.reason is not None:
+        return [outcome]
+    try:
+        assert outcome.answer_text is not None
+        items = extract_generated(outcome.answer_text)
+    except AnswerError as problem:
+        outcome.reason, outcome.detail = problem.reason, problem.detail
+        return [outcome]
+    if not items:
+        outcome.reason, outcome.detail = "no_generated_sentences", "the result list is empty"
+        return [outcome]
+    return [_generated_outcome(outcome, number, item, options) for number, item in enumerate(items, start=1)]
+
+
+def _generated_outcome(answer: Outcome, number: int, item: Any, options: ImportOptions) -> Outcome:
+    order = (*answer.order, number)
+    outcome = Outcome(
+        f"{answer.id}#{number}",
+        answer.line,
+        "generated",
+        order,
+        request_id=answer.request_id,
+    )
+    try:
+        sentence = read_generated(item)
+        outcome.difficulty = sentence.difficulty
+        tokens = tuple(tokenize_words(sentence.text))
+        if not tokens:
+            raise RecordProblem("empty_sentence", "the generated sentence has no tokens")
+        _label(outcome, tokens, Answer(None, entities=sentence.entities, teacher=answer.teacher), options)
+        assert outcome.labelling is not None
+        missing = [e.text for e in outcome.labelling.events if e.kind is EventKind.HALLUCINATED]
+        if missing:
+            outcome.record = None
+            raise RecordProblem(
+                "entity_not_in_text",
+                f"listed entities not in the generated text: {', '.join(map(repr, missing[:5]))}",
+            )
+    except (RecordProblem, AnswerError) as problem:
+        outcome.reason, outcome.detail = problem.reason, problem.detail
+    return outcome
+
+
 def _outcome(
     file_index: int, line: BundleLine, shape: Shape | None, files: _Files, options: ImportOptions
 ) -> Outcome:
@@ -215,6 +278,7 @@ def _outcome(
         )
         if line.recovered_id in files.request_order:
             outcome.order = (0, *files.request_order[line.recovered_id])
+            outcome.request_id = line.recovered_id
         return outcome
     if shape is None or shape is Shape.REQUEST:
         found = shape.value if shape else "none of the known shapes"
@@ -240,10 +304,15 @@ def _outcome(
                     "unknown_custom_id", "no request with this custom_id in the requests files"
                 )
             outcome.order = (0, *files.request_order[custom_id])
+            outcome.request_id = custom_id
             tokens = request.tokens
             answer = read_batch_output(line.data)
             if answer.teacher is None:
                 answer = Answer(answer.text, teacher=request.model)
+            if request.generate:
+                # Labelled sentence by sentence in _outcomes; keep the answer until then.
+                outcome.answer_text, outcome.teacher = answer.text, answer.teacher
+                return outcome
         else:
             outcome.id = read_id(line.data)
             answer = read_per_line(line.data) if shape is Shape.PER_LINE else read_structured(line.data)
@@ -269,7 +338,11 @@ def _label(outcome: Outcome, tokens: tuple[str, ...], answer: Answer, options: I
         tokens=list(tokens),
         tags=labelling.tags,
         provenance=Provenance(
-            file=outcome.line.path, line=outcome.line.number, shape=outcome.shape, teacher=answer.teacher
+            file=outcome.line.path,
+            line=outcome.line.number,
+            shape=outcome.shape,
+            teacher=answer.teacher,
+            difficulty=outcome.difficulty,
         ),
     )
 
@@ -307,6 +380,52 @@ def _resolve_duplicates(outcomes: list[Outcome]) -> tuple[dict[str, Outcome], li
             )
     duplicates.sort(key=lambda item: (item["file"], item["line"]))
     return winners, duplicates
+
+
+def _repeated_generated(winners: dict[str, Outcome]) -> list[dict[str, Any]]:
+    """Generated sentences that repeat an earlier imported one word for word become duplicates:
+    training on the same sentence twice only weights it."""
+    seen: dict[tuple[str, ...], Outcome] = {}
+    repeated: list[dict[str, Any]] = []
+    for identifier, outcome in sorted(winners.items(), key=lambda item: item[1].order):
+        if outcome.shape != "generated" or outcome.record is None:
+            continue
+        tokens = tuple(outcome.record.tokens)
+        first = seen.setdefault(tokens, outcome)
+        if first is outcome:
+            continue
+        del winners[identifier]
+        repeated.append(
+            {
+                "id": identifier,
+                "kind": "repeated_sentence",
+                "reason": None,
+                "kept": {"id": first.id, "file": first.line.path, "line": first.line.number},
+                "file": outcome.line.path,
+                "line": outcome.line.number,
+                "record": {"text": " ".join(tokens), "tags": outcome.record.tags},
+            }
+        )
+    return repeated
+
+
+def _generated_report(files: _Files, final: list[Outcome]) -> dict[str, Any]:
+    generation = {cid for cid, request in files.requests.items() if request.generate}
+    sentences = [outcome for outcome in final if outcome.shape == "generated"]
+    imported = [outcome for outcome in sentences if outcome.imported]
+    return {
+        "requests": len(generation),
+        "asked": sum(files.requests[cid].generate or 0 for cid in generation),
+        "requests_rejected": sum(
+            1 for outcome in final if outcome.shape != "generated" and outcome.request_id in generation
+        ),
+        "sentences": len(sentences),
+        "imported": len(imported),
+        "rejected": len(sentences) - len(imported),
+        "imported_by_difficulty": dict(
+            sorted(Counter(outcome.difficulty or "unrated" for outcome in imported).items())
+        ),
+    }
 
 
 def _event_line(outcome: Outcome, event: Any) -> dict[str, Any]:

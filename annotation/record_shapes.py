@@ -4,10 +4,14 @@
 - ``batch_output``: a Batch API output or error line (``custom_id``, ``response``, ``error``);
 - ``per_line``: a simple export, one sentence a line (``id``, ``text`` or ``tokens``, ``response``);
 - ``structured``: a hand-corrected or generated line (``id``, ``text`` or ``tokens``, ``entities``).
+
+A request either asks the teacher to annotate one sentence (``Sentence: ...`` in its last user
+message) or to write new labelled sentences (``Generate: N sentences ...``, from ``nerd evolve plan``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -15,6 +19,9 @@ from typing import Any
 from nerd.tokenization import tokenize_words
 
 SENTENCE_PREFIX = "Sentence: "
+# The line of a generation request that says how many sentences it asks for: "Generate: 12 sentences".
+GENERATION_PREFIX = "Generate: "
+_GENERATION_COUNT = re.compile(r"^Generate: (\d{1,4}) sentences", re.MULTILINE)
 
 
 class Shape(StrEnum):
@@ -50,7 +57,7 @@ class RecordProblem(Exception):
 
 @dataclass(frozen=True)
 class Request:
-    """What a Batch request asked about: its sentence's tokens and the model it asked."""
+    """What a Batch request asked: its sentence's tokens, or how many new sentences (``generate``)."""
 
     custom_id: str
     tokens: tuple[str, ...]
@@ -58,13 +65,15 @@ class Request:
     path: str
     line: int
     raw: str
+    generate: int | None = None
 
 
 def read_request(data: dict[str, Any], path: str, line: int, raw: str) -> Request:
-    """The sentence of a request line: the text after ``Sentence: `` in its last user message.
+    """The sentence of a request line (the text after ``Sentence: `` in its last user message), or
+    the number of sentences a generation request asks for (its ``Generate: N sentences`` line).
 
     Raises:
-        RecordProblem: no custom_id, or no sentence in the messages.
+        RecordProblem: no custom_id, or neither a sentence nor a generation line in the messages.
     """
     custom_id = data.get("custom_id")
     if not isinstance(custom_id, str) or not custom_id:
@@ -80,14 +89,22 @@ def read_request(data: dict[str, Any], path: str, line: int, raw: str) -> Reques
         and message.get("role") == "user"
         and isinstance(message.get("content"), str)
     ]
+    model = body.get("model") if isinstance(body, dict) else None
+    model = model if isinstance(model, str) else None
+    if user_texts and (count := _GENERATION_COUNT.search(user_texts[-1])) is not None:
+        if int(count.group(1)) < 1:
+            raise RecordProblem("wrong_shape", "the generation request asks for no sentences")
+        return Request(custom_id, (), model, path, line, raw, generate=int(count.group(1)))
     if not user_texts or SENTENCE_PREFIX not in user_texts[-1]:
-        raise RecordProblem("wrong_shape", f"the last user message has no {SENTENCE_PREFIX!r} line")
+        raise RecordProblem(
+            "wrong_shape",
+            f"the last user message has no {SENTENCE_PREFIX!r} line and no {GENERATION_PREFIX!r} line",
+        )
     sentence = user_texts[-1].rsplit(SENTENCE_PREFIX, 1)[1].split("\n", 1)[0]
     tokens = tuple(sentence.split())
     if not tokens:
         raise RecordProblem("empty_sentence", "the request's sentence has no tokens")
-    model = body.get("model") if isinstance(body, dict) else None
-    return Request(custom_id, tokens, model if isinstance(model, str) else None, path, line, raw)
+    return Request(custom_id, tokens, model, path, line, raw)
 
 
 @dataclass(frozen=True)

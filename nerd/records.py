@@ -14,7 +14,8 @@ from nerd.spans import iob2_to_spans
 
 
 class Provenance(BaseModel):
-    """Where a record came from: the bundle file and line, and which teacher answered."""
+    """Where a record came from: the bundle file and line, which teacher answered, and for a sentence
+    the teacher wrote itself, how hard it meant it to be."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -22,6 +23,7 @@ class Provenance(BaseModel):
     line: int
     shape: str
     teacher: str | None = None
+    difficulty: str | None = None
 
 
 class TrainingRecord(BaseModel):

@@ -88,3 +88,33 @@ def write_lines(path: Path, lines: list[str | bytes]) -> Path:
 
 def conll_text(sentences: list[list[tuple[str, str]]]) -> str:
     return "".join("".join(f"{token} {tag}\n" for token, tag in sentence) + "\n" for sentence in sentences)
+
+
+def generation_request(custom_id: str, easy: int = 2, hard: int = 1) -> str:
+    """A generation request as nerd evolve plan writes it, showing one mistake."""
+    from evolution.mistakes import Example
+    from evolution.prompts import build_messages as generation_messages
+
+    mistake = Example(
+        index=0,
+        text="Acme rose in Paris .",
+        gold={"ORG": ["Acme"], "LOC": ["Paris"]},
+        predicted={"LOC": ["Paris"]},
+        errors=({"kind": "missed", "gold": {"text": "Acme", "label": "ORG"}, "predicted": None},),
+    )
+    messages = generation_messages(
+        CONLL_DEFINITIONS,
+        round_number=1,
+        f1=0.5,
+        summary={"by_kind": {"missed": 1}},
+        history=[],
+        mistakes=[mistake],
+        correct=[],
+        easy=easy,
+        hard=hard,
+    )
+    return request_line(custom_id, "teacher-x", 1.0, messages)
+
+
+def generation_answer(items: list[Any], analysis: str = "The student misses ORG at sentence start.") -> str:
+    return f"Analysis: {analysis}\nResult: {json.dumps(items, ensure_ascii=False)}"
