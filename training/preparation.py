@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nerd.errors import ConfigError
 from training.base_model import BaseModel, check_base_model, default_base_model
+from training.continuation import check_continuation
 from training.features import Feature, encode
 from training.label_space import LabelSpace, build_label_space, load_label_map
 from training.presets import Hyperparameters
@@ -73,6 +74,9 @@ def prepare(
         for name in sorted(set(label_space.types) - source.types):
             warnings.append(f"the {source.role} data has no {name} entity")
     model = check_base_model(base_model or default_base_model(), hyperparameters.max_length)
+    continuing = check_continuation(model.path, model.config, label_space)
+    if continuing is not None:
+        warnings.append(continuing)
 
     def windows(source: Source | None) -> list[list[Feature]]:
         if source is None:

