@@ -30,6 +30,7 @@ COPY export /src/export
 COPY service /src/service
 COPY evaluation /src/evaluation
 COPY experiments /src/experiments
+COPY evolution /src/evolution
 COPY docker/wheelhouse /wheels
 
 # ---- a virtual environment with nerd and one runtime, built where pip and compilers may run ----

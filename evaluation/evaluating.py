@@ -71,7 +71,11 @@ def evaluate(
     strict = entity_scores(gold, predicted, strict=True)
     errors = analyse_errors(gold, predicted)
     report = {
-        "model": {"path": str(model), "description": predictor.description},
+        "model": {
+            "path": str(model),
+            "description": predictor.description,
+            "types": sorted(labels_of(predictor.labels)),
+        },
         "data": files,
         "label_map": label_map,
         **{name: default[name] for name in AVERAGES},

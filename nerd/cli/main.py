@@ -7,6 +7,7 @@ import typer
 from nerd import __version__
 from nerd.cli.bench_command import bench_cli
 from nerd.cli.evaluate_command import evaluate_cli
+from nerd.cli.evolve_command import evolve_app
 from nerd.cli.export_command import export_cli, unpack_cli, verify_cli
 from nerd.cli.import_command import import_cli
 from nerd.cli.prompts_command import prompts_cli
@@ -34,6 +35,7 @@ app.command("evaluate")(evaluate_cli)
 app.command("bench")(bench_cli)
 app.command("reproduce")(reproduce_cli)
 app.command("wheelhouse")(wheelhouse_cli)
+app.add_typer(evolve_app)
 
 
 def _version(value: bool) -> None:

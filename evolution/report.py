@@ -1,0 +1,106 @@
+"""``nerd evolve report``: F1 per round, from what the rounds' directories hold.
+
+A round's student is scored twice when its plan is made: on the probe data whose mistakes the
+teacher saw, and (with ``--eval``) on held-out data. The student retrained in round k is the student
+that round k+1 starts from, so round k's gain is the next round's score minus its own; for the last
+round, its ``evaluation.json`` (``nerd evaluate --json``) gives the score after. The held-out gain
+is the honest one: the probe data's mistakes were shown to the teacher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evolution.rounds import Round, evaluation_of, imported_report, rounds_in
+from nerd.errors import InputError
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    round: int
+    directory: str
+    student: str
+    probe_f1: float
+    eval_f1: float | None
+    errors: int
+    requests: int
+    imported: int | None
+    rejected: int | None
+    after_f1: float | None  # held-out F1 of the student this round trained
+    after_source: str | None
+
+    @property
+    def gain(self) -> float | None:
+        if self.after_f1 is None or self.eval_f1 is None:
+            return None
+        return round(self.after_f1 - self.eval_f1, 4)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "gain": self.gain}
+
+
+def _eval_f1(round_: Round) -> float | None:
+    held_out = round_.state.get("eval")
+    return None if held_out is None else float(held_out["micro"]["f1"])
+
+
+def report_rows(parent: Path) -> list[RoundRow]:
+    """One row per round under ``parent``.
+
+    Raises:
+        InputError: no round there.
+    """
+    rounds = rounds_in(parent)
+    if not rounds:
+        raise InputError("holds no round directory (a subdirectory with round.json)", path=parent)
+    rows = []
+    for position, round_ in enumerate(rounds):
+        imported = imported_report(round_)
+        evaluation = evaluation_of(round_)
+        after, source = None, None
+        if evaluation is not None:
+            after, source = float(evaluation["micro"]["f1"]), "evaluation.json"
+        elif position + 1 < len(rounds) and _eval_f1(rounds[position + 1]) is not None:
+            after, source = _eval_f1(rounds[position + 1]), f"round {rounds[position + 1].number} plan"
+        state = round_.state
+        rows.append(
+            RoundRow(
+                round=round_.number,
+                directory=str(round_.directory),
+                student=state["student"]["path"],
+                probe_f1=float(state["scores"]["micro"]["f1"]),
+                eval_f1=_eval_f1(round_),
+                errors=sum(state["errors"]["by_kind"].values()),
+                requests=int(state["requests"]["count"]),
+                imported=None if imported is None else int(imported["imported"]),
+                rejected=None if imported is None else int(imported["rejected"]),
+                after_f1=after,
+                after_source=source,
+            )
+        )
+    return rows
+
+
+def markdown(rows: list[RoundRow]) -> str:
+    """The report as a Markdown table."""
+
+    def number(value: float | int | None) -> str:
+        if value is None:
+            return "–"
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    lines = [
+        "| round | student | probe F1 | held-out F1 before | errors | requests | imported | rejected | "
+        "held-out F1 after | gain |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        gain = "–" if row.gain is None else f"{row.gain:+.4f}"
+        lines.append(
+            f"| {row.round} | `{row.student}` | {row.probe_f1:.4f} | {number(row.eval_f1)} | {row.errors} | "
+            f"{row.requests} | {number(row.imported)} | {number(row.rejected)} | {number(row.after_f1)} | "
+            f"{gain} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,123 @@
+"""The rounds of an evolution, one directory each, side by side: ``evolve/round-1/``, ``round-2/``, ...
+
+A round directory holds what ``nerd evolve plan`` wrote (``round.json`` with the student's scores
+and errors, ``mistakes.jsonl``, ``correct.jsonl``, ``history.json``, the Batch request files and
+their ``manifest.json``) and what the operator adds: the Batch output carried back (any ``*.jsonl``
+at its top level), the import of it (a subdirectory holding ``report.json``) and, after training,
+``evaluation.json`` from ``nerd evaluate --json``. The rounds of one evolution are the directories
+beside each other that hold a ``round.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from annotation.bundle_lines import read_lines
+from annotation.generated import analysis_of
+from annotation.record_shapes import RecordProblem, Shape, read_batch_output, shape_of
+from nerd.errors import InputError
+
+ROUND_FILE = "round.json"
+EVALUATION_FILE = "evaluation.json"
+
+
+@dataclass(frozen=True)
+class Round:
+    """A planned round as found on disk."""
+
+    directory: Path
+    state: dict[str, Any]
+
+    @property
+    def number(self) -> int:
+        return int(self.state["round"])
+
+
+def read_round(directory: Path) -> Round:
+    """The round planned in ``directory``.
+
+    Raises:
+        InputError: no ``round.json``, or one that is not a round's state.
+    """
+    path = directory / ROUND_FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            "not a round directory: no round.json (made by nerd evolve plan)", path=directory
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"unreadable round state: {error}", path=path) from None
+    if not isinstance(state, dict) or not isinstance(state.get("round"), int):
+        raise InputError("not a round state: no integer 'round'", path=path, field="round")
+    return Round(directory, state)
+
+
+def rounds_in(parent: Path) -> list[Round]:
+    """Every round directory directly under ``parent``, by round number."""
+    if not parent.is_dir():
+        return []
+    found = [read_round(child) for child in sorted(parent.iterdir()) if (child / ROUND_FILE).is_file()]
+    return sorted(found, key=lambda round_: round_.number)
+
+
+def teacher_analyses(round_: Round) -> list[str]:
+    """The weakness analyses the teacher wrote in answer to this round's requests, where the Batch
+    output was put into the round directory (empty when it was not)."""
+    ids = set(round_.state.get("request_ids", []))
+    analyses: list[str] = []
+    for path in sorted(round_.directory.glob("*.jsonl")):
+        for line in read_lines(path):
+            if line.data is None or shape_of(line.data) is not Shape.BATCH_OUTPUT:
+                continue
+            if line.data.get("custom_id") not in ids:
+                continue
+            try:
+                answer = read_batch_output(line.data)
+            except RecordProblem:
+                continue
+            text = analysis_of(answer.text or "", limit=1_200)
+            if text:
+                analyses.append(text)
+    return analyses
+
+
+def imported_report(round_: Round) -> dict[str, Any] | None:
+    """The ``generated`` part of the import report in a subdirectory of the round, if one was made."""
+    for path in sorted(round_.directory.glob("*/report.json")):
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(report, dict) and isinstance(report.get("generated"), dict):
+            return report["generated"]
+    return None
+
+
+def evaluation_of(round_: Round) -> dict[str, Any] | None:
+    """``evaluation.json`` of the round (the retrained student, from ``nerd evaluate --json``)."""
+    path = round_.directory / EVALUATION_FILE
+    if not path.is_file():
+        return None
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"unreadable evaluation report: {error}", path=path) from None
+    if not isinstance(report, dict) or not isinstance(report.get("micro"), dict):
+        raise InputError("not a nerd evaluate --json report (no 'micro')", path=path, field="micro")
+    return report
+
+
+def history_entry(round_: Round, *, analyses_per_round: int = 2) -> dict[str, Any]:
+    """What the next rounds' prompts say about this round."""
+    imported = imported_report(round_)
+    return {
+        "round": round_.number,
+        "f1": round_.state["scores"]["micro"]["f1"],
+        "errors": round_.state["errors"],
+        "imported": imported["imported"] if imported else None,
+        "analyses": teacher_analyses(round_)[:analyses_per_round],
+    }
