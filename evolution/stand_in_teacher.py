@@ -96,7 +96,14 @@ def targets_of(prompt: str) -> list[Target]:
             if quoted is None:
                 continue
             kind, text = quoted.groups()
-            target = Target(text, None) if kind == "spurious" else Target(text, gold_types.get(text))
+            if kind == "spurious":
+                # A capitalised string the student took for an entity is often part of a real one
+                # ("Ukrainian" in "Ukrainian Academy"): written as no entity, it would teach a lie.
+                if any(word[:1].isupper() for word in text.split()):
+                    continue
+                target = Target(text, None)
+            else:
+                target = Target(text, gold_types.get(text))
             if (kind == "spurious" or target.label is not None) and target not in targets:
                 targets.append(target)
     return targets
