@@ -289,3 +289,13 @@ def test_any_round_file_is_read_or_refused_clearly(tmp_path_factory, content):
         read_round(directory)
     except InputError as error:
         assert "round.json" in str(error)
+
+
+def test_every_evolve_command_explains_its_options():
+    for command, option in (
+        ("plan", "--seed"),
+        ("stand-in-teacher", "--gazetteer"),
+        ("report", "--markdown"),
+    ):
+        result = runner.invoke(app, ["evolve", command, "--help"])
+        assert result.exit_code == 0 and option in result.output
