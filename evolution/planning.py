@@ -27,14 +27,16 @@ from annotation.batch_requests import (
 from evaluation.evaluating import Evaluation, evaluate
 from evolution.mistakes import correct_sample, error_summary, mistakes_of
 from evolution.prompts import PROMPT_VERSION, build_messages
-from evolution.rounds import ROUND_FILE, history_entry, rounds_in
+from evolution.rounds import EVALUATION_BEFORE_FILE, ROUND_FILE, history_entry, rounds_in
 from nerd import __version__
 from nerd.atomic import OutputError, atomic_write_text
 from nerd.errors import ConfigError
 from nerd.labels import LabelSet
 
 # What a plan writes besides the request parts; the round file is written last and marks a finished plan.
-PLAN_FILES = frozenset({"manifest.json", "mistakes.jsonl", "correct.jsonl", "history.json", ROUND_FILE})
+PLAN_FILES = frozenset(
+    {"manifest.json", "mistakes.jsonl", "correct.jsonl", "history.json", EVALUATION_BEFORE_FILE, ROUND_FILE}
+)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,8 @@ def plan_round(
             f"the student tags {', '.join(missing)}, which the label definitions lack: pass --labels FILE "
             '({"TYPE": "definition", ...}) covering every type'
         )
-    held_out = _scores(evaluate(model, eval_data, threads=threads)) if eval_data else None
+    before = evaluate(model, eval_data, threads=threads) if eval_data else None
+    held_out = _scores(before) if before is not None else None
     mistakes = mistakes_of(evaluation.sentences, evaluation.predicted, evaluation.errors.sentences)
     if not mistakes:
         raise ConfigError("the student makes no mistake on this data: nothing to learn from; use other data")
@@ -196,6 +199,11 @@ def plan_round(
     atomic_write_text(out / "mistakes.jsonl", _jsonl(sorted(shown + unshown, key=lambda row: row["index"])))
     atomic_write_text(out / "correct.jsonl", _jsonl([example.to_json() for example in correct]))
     atomic_write_text(out / "history.json", json.dumps(history, ensure_ascii=False, indent=2) + "\n")
+    if before is not None:
+        # The same report as nerd evaluate --json: the retrained student's --compare baseline.
+        atomic_write_text(
+            out / EVALUATION_BEFORE_FILE, json.dumps(before.report, ensure_ascii=False, indent=2) + "\n"
+        )
     state = {
         "round": number,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -1,11 +1,11 @@
 """The rounds of an evolution, one directory each, side by side: ``evolve/round-1/``, ``round-2/``, ...
 
-A round directory holds what ``nerd evolve plan`` wrote (``round.json`` with the student's scores
-and errors, ``mistakes.jsonl``, ``correct.jsonl``, ``history.json``, the Batch request files and
-their ``manifest.json``) and what the operator adds: the Batch output carried back (any ``*.jsonl``
-at its top level), the import of it (a subdirectory holding ``report.json``) and, after training,
-``evaluation.json`` from ``nerd evaluate --json``. The rounds of one evolution are the directories
-beside each other that hold a ``round.json``.
+A round directory holds what ``nerd evolve plan`` wrote: ``round.json`` with the student's scores and
+errors, ``mistakes.jsonl``, ``correct.jsonl``, ``history.json``, ``evaluation-before.json`` (with
+``--eval``), the Batch request files and their ``manifest.json``. The operator adds the Batch output
+carried back (any ``*.jsonl`` at its top level), the import of it (a subdirectory holding
+``report.json``) and, after training, ``evaluation.json`` from ``nerd evaluate --json``. The rounds of
+one evolution are the directories beside each other that hold a ``round.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from nerd.errors import InputError
 
 ROUND_FILE = "round.json"
 EVALUATION_FILE = "evaluation.json"
+# The student the round starts from, on the held-out data (plan --eval), as nerd evaluate --json writes.
+EVALUATION_BEFORE_FILE = "evaluation-before.json"
 
 
 @dataclass(frozen=True)

@@ -169,11 +169,22 @@ def test_the_full_round_trip_plans_imports_trains_and_reports(trained_model, dat
     assert card["base_model"] == str(trained_model)
     assert [Path(f["path"]).name for f in card["data"]["distilled"]["files"]] == ["data.jsonl"]
     assert [Path(f["path"]).name for f in card["data"]["original"]["files"]] == ["train.conll"]
-    _ok(
+    before = first / "evaluation-before.json"
+    gain = _ok(
         runner.invoke(
-            app, ["evaluate", str(student), str(data["dev"]), "--json", str(first / "evaluation.json")]
+            app,
+            [
+                "evaluate",
+                str(student),
+                str(data["dev"]),
+                "--json",
+                str(first / "evaluation.json"),
+                "--compare",
+                str(before),
+            ],
         )
     )
+    assert "Against" in gain.output and "micro f1" in gain.output
 
     second = evolve / "round-2"
     _ok(
