@@ -191,36 +191,30 @@ def report_cli(
         from nerd.atomic import atomic_write_text
 
         rows = report_rows(rounds)
-        table = Table(title="Evolution rounds", title_justify="left")
-        for name in (
-            "round",
-            "probe F1",
-            "held-out before",
-            "errors",
-            "requests",
-            "imported",
-            "rejected",
-            "held-out after",
-            "gain",
-        ):
+        table = Table(
+            title="Evolution rounds",
+            title_justify="left",
+            caption="probe F1: where the mistakes were found; before / after: held-out micro F1 of the "
+            "student the round starts from / trains; imported: generated sentences imported / read",
+            caption_justify="left",
+        )
+        for name in ("round", "probe F1", "errors", "requests", "imported", "before", "after", "gain"):
             table.add_column(name, justify="right")
 
-        def cell(value: float | int | None, signed: bool = False) -> str:
+        def cell(value: float | None, signed: bool = False) -> str:
             if value is None:
                 return "–"
-            if isinstance(value, float):
-                return f"{value:+.4f}" if signed else f"{value:.4f}"
-            return str(value)
+            return f"{value:+.4f}" if signed else f"{value:.4f}"
 
         for row in rows:
+            read = None if row.imported is None or row.rejected is None else row.imported + row.rejected
             table.add_row(
                 str(row.round),
                 cell(row.probe_f1),
-                cell(row.eval_f1),
                 str(row.errors),
                 str(row.requests),
-                cell(row.imported),
-                cell(row.rejected),
+                "–" if read is None else f"{row.imported}/{read}",
+                cell(row.eval_f1),
                 cell(row.after_f1),
                 cell(row.gain, signed=True),
             )
