@@ -25,7 +25,7 @@ from annotation.batch_requests import (
     write_request_files,
 )
 from evaluation.evaluating import Evaluation, evaluate
-from evolution.mistakes import correct_sample, error_summary, mistakes_of
+from evolution.mistakes import Example, correct_sample, error_summary, mistakes_of
 from evolution.prompts import PROMPT_VERSION, build_messages
 from evolution.rounds import EVALUATION_BEFORE_FILE, ROUND_FILE, history_entry, rounds_in
 from nerd import __version__
@@ -99,6 +99,41 @@ def _check_out(out: Path, force: bool) -> None:
         path.unlink()
 
 
+def _deal_requests(
+    mistakes: Sequence[Example],
+    correct: Sequence[Example],
+    count: int,
+    options: PlanOptions,
+    definitions: dict[str, str],
+    **content: Any,
+) -> list[tuple[str, str, list[Example]]]:
+    """(request line, custom_id, mistakes shown) for ``count`` requests: the mistakes shuffled with the
+    seed and dealt out, ``mistakes_per_request`` each, with the next ``correct_per_request`` correct
+    examples."""
+    order = list(mistakes)
+    random.Random(options.seed).shuffle(order)
+    per, right = options.mistakes_per_request, options.correct_per_request
+    requests = []
+    for request in range(count):
+        batch = order[request * per : (request + 1) * per]
+        identifier = custom_id(
+            f"evolve-r{content['round_number']}",
+            PROMPT_VERSION,
+            [str(options.seed), str(request)] + [example.text for example in batch],
+        )
+        messages = build_messages(
+            definitions,
+            mistakes=batch,
+            correct=correct[request * right : (request + 1) * right],
+            easy=options.easy,
+            hard=options.hard,
+            **content,
+        )
+        line = request_line(identifier, options.model, options.temperature, messages, options.max_tokens)
+        requests.append((line, identifier, batch))
+    return requests
+
+
 def _scores(evaluation: Evaluation) -> dict[str, Any]:
     report = evaluation.report
     return {"micro": report["micro"], "per_type": report["per_type"]}
@@ -145,39 +180,27 @@ def plan_round(
     summary = error_summary(mistakes)
     history = [history_entry(round_) for round_ in earlier]
 
-    rng = random.Random(options.seed)
-    order = list(mistakes)
-    rng.shuffle(order)
-    count = min(options.requests, -(-len(order) // options.mistakes_per_request))
+    count = min(options.requests, -(-len(mistakes) // options.mistakes_per_request))
     correct = correct_sample(
         evaluation.sentences, evaluation.errors.sentences, count * options.correct_per_request, options.seed
     )
     definitions = {label: labels.definitions[label] for label in labels.labels if label in student_types}
-    lines: list[str] = []
-    ids: list[str] = []
-    shown: list[dict[str, Any]] = []
-    for request in range(count):
-        batch = order[request * options.mistakes_per_request : (request + 1) * options.mistakes_per_request]
-        right = correct[request * options.correct_per_request : (request + 1) * options.correct_per_request]
-        identifier = custom_id(
-            f"evolve-r{number}", PROMPT_VERSION, [str(options.seed), str(request)] + [m.text for m in batch]
-        )
-        messages = build_messages(
-            definitions,
-            round_number=number,
-            f1=evaluation.report["micro"]["f1"],
-            summary=summary,
-            history=history,
-            mistakes=batch,
-            correct=right,
-            easy=options.easy,
-            hard=options.hard,
-        )
-        lines.append(
-            request_line(identifier, options.model, options.temperature, messages, options.max_tokens)
-        )
-        ids.append(identifier)
-        shown.extend({"request": identifier, **example.to_json()} for example in batch)
+    requests = _deal_requests(
+        mistakes,
+        correct,
+        count,
+        options,
+        definitions,
+        round_number=number,
+        f1=evaluation.report["micro"]["f1"],
+        summary=summary,
+        history=history,
+    )
+    lines = [line for line, _, _ in requests]
+    ids = [identifier for _, identifier, _ in requests]
+    shown = [
+        {"request": identifier, **example.to_json()} for _, identifier, batch in requests for example in batch
+    ]
     shown_indices = {row["index"] for row in shown}
     unshown = [{"request": None, **m.to_json()} for m in mistakes if m.index not in shown_indices]
 
