@@ -1,10 +1,10 @@
 """``nerd evolve report``: F1 per round, from what the rounds' directories hold.
 
 A round's student is scored twice when its plan is made: on the probe data whose mistakes the
-teacher saw, and (with ``--eval``) on held-out data. The student retrained in round k is the student
-that round k+1 starts from, so round k's gain is the next round's score minus its own; for the last
-round, its ``evaluation.json`` (``nerd evaluate --json``) gives the score after. The held-out gain
-is the honest one: the probe data's mistakes were shown to the teacher.
+teacher saw, and (with ``--eval``) on held-out data. The score after a round is its
+``evaluation.json`` (``nerd evaluate --json`` of the student it trained) or, without one, the next
+round's starting score (the same student when the rounds follow each other). The held-out gain is the
+honest one: the probe data's mistakes were shown to the teacher.
 """
 
 from __future__ import annotations
