@@ -131,7 +131,7 @@ def plan_cli(
         names = ", ".join(part["name"] for part in plan.manifest["files"])
         console.print(
             f"Next: upload {names} to the Batch API; put its output file into {out}/ and run "
-            f"nerd import {out}/{plan.manifest['files'][0]['name']} {out}/<output>.jsonl --out {out}/imported"
+            f"nerd import {out}/requests-*.jsonl {out}/<output>.jsonl --out {out}/imported"
         )
 
 
