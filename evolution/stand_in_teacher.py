@@ -84,11 +84,14 @@ def targets_of(prompt: str) -> list[Target]:
     for match in _CORRECT.finditer(prompt):
         try:
             entities = json.loads(match.group(1))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        if not isinstance(entities, dict):
             continue
         for label, strings in entities.items():
-            for text in strings:
-                gold_types.setdefault(text, label)
+            for text in strings if isinstance(strings, list) else []:
+                if isinstance(text, str):
+                    gold_types.setdefault(text, label)
     targets: list[Target] = []
     for line in _ERRORS.finditer(prompt):
         for part in line.group(1).split("; "):
@@ -183,6 +186,20 @@ def answer_line(custom_id: str, content: str) -> str:
     return json.dumps(line, ensure_ascii=False)
 
 
+def _last_user_message(request: dict[str, object]) -> str:
+    """The text of a request's last user message (read_request has checked there is one)."""
+    body = request["body"]
+    assert isinstance(body, dict)
+    users = [
+        message["content"]
+        for message in body["messages"]
+        if isinstance(message, dict)
+        and message.get("role") == "user"
+        and isinstance(message.get("content"), str)
+    ]
+    return users[-1]
+
+
 def answer_requests(
     request_files: Sequence[Path], gazetteer: Mapping[str, Sequence[str]], seed: int = 0
 ) -> list[str]:
@@ -205,7 +222,7 @@ def answer_requests(
                 raise InputError(
                     "not a generation request (no 'Generate:' line)", path=path, line=line.number
                 )
-            prompt = line.data["body"]["messages"][-1]["content"]
+            prompt = _last_user_message(line.data)
             counts = _COUNTS.search(prompt)
             easy, hard = (int(counts.group(2)), int(counts.group(3))) if counts else (request.generate, 0)
             targets = targets_of(prompt)

@@ -2,6 +2,9 @@
 
 import random
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from evolution.mistakes import Example
 from evolution.prompts import user_message
 from evolution.stand_in_teacher import Target, generate, targets_of
@@ -60,3 +63,35 @@ def test_generated_sentences_hold_every_entity_they_list_and_the_target():
             assert all(f" {string} " in f" {text} " for string in strings)
     assert any("Kiev" in s["entities"].get("LOC", []) for s in sentences)
     assert any("red-hot" in s["text"] and "red-hot" not in str(s["entities"]) for s in sentences)
+
+
+_lines = st.sampled_from(
+    [
+        "   Correct: {",
+        "   Errors: ",
+        'missed: "',
+        'spurious: "',
+        '"PER": ["',
+        "]",
+        "}",
+        "; ",
+        "\n",
+        "x",
+        '"',
+        "[1]",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_lines, st.text(max_size=10)), max_size=40).map("".join))
+def test_any_prompt_text_gives_targets_never_a_crash(prompt):
+    assert all(isinstance(target, Target) for target in targets_of(prompt))
+
+
+def test_an_edited_request_with_odd_correct_lines_is_read_not_crashed_on():
+    prompt = (
+        '   Correct: {"PER": 1}\n   Correct: ["x"]\n   Correct: {"LOC": ["Oslo", 2]}\n'
+        '   Errors: missed: "Oslo" (LOC)'
+    )
+    assert targets_of(prompt) == [Target("Oslo", "LOC")]
