@@ -72,7 +72,7 @@ def report_rows(parent: Path) -> list[RoundRow]:
                 student=state["student"]["path"],
                 probe_f1=float(state["scores"]["micro"]["f1"]),
                 eval_f1=_eval_f1(round_),
-                errors=sum(state["errors"]["by_kind"].values()),
+                errors=sum(count for count in state["errors"]["by_kind"].values() if isinstance(count, int)),
                 requests=int(state["requests"]["count"]),
                 imported=None if imported is None else int(imported["imported"]),
                 rejected=None if imported is None else int(imported["rejected"]),

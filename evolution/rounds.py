@@ -53,9 +53,39 @@ def read_round(directory: Path) -> Round:
         ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"unreadable round state: {error}", path=path) from None
-    if not isinstance(state, dict) or not isinstance(state.get("round"), int):
-        raise InputError("not a round state: no integer 'round'", path=path, field="round")
+    for field, kind in _ROUND_FIELDS:
+        _require(state, field, kind, path)
+    if state["eval"] is not None:
+        _require(state, "eval.micro.f1", (int, float), path)
     return Round(directory, state)
+
+
+# What the report and the next plans read from a round.json, and the types they need.
+_ROUND_FIELDS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("round", int),
+    ("student.path", str),
+    ("scores.micro.f1", (int, float)),
+    ("errors.by_kind", dict),
+    ("requests.count", int),
+    ("request_ids", list),
+    ("eval", (dict, type(None))),
+)
+
+
+def _require(data: Any, field: str, kind: type | tuple[type, ...], path: Path) -> Any:
+    """``data[a][b]...`` for ``field`` "a.b...", of type ``kind``.
+
+    Raises:
+        InputError: naming the file and the field that is missing or of the wrong type.
+    """
+    value = data
+    for part in field.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise InputError(f"no {field!r}: not a file nerd wrote, or edited", path=path, field=field)
+        value = value[part]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InputError(f"{field!r} has the wrong type ({type(value).__name__})", path=path, field=field)
+    return value
 
 
 def rounds_in(parent: Path) -> list[Round]:
@@ -94,8 +124,11 @@ def imported_report(round_: Round) -> dict[str, Any] | None:
             report = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue
-        if isinstance(report, dict) and isinstance(report.get("generated"), dict):
-            return report["generated"]
+        generated = report.get("generated") if isinstance(report, dict) else None
+        if isinstance(generated, dict):
+            for field in ("imported", "rejected"):
+                _require(generated, field, int, path)
+            return generated
     return None
 
 
@@ -108,8 +141,7 @@ def evaluation_of(round_: Round) -> dict[str, Any] | None:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"unreadable evaluation report: {error}", path=path) from None
-    if not isinstance(report, dict) or not isinstance(report.get("micro"), dict):
-        raise InputError("not a nerd evaluate --json report (no 'micro')", path=path, field="micro")
+    _require(report, "micro.f1", (int, float), path)
     return report
 
 

@@ -291,15 +291,35 @@ def test_earlier_data_that_changed_is_refused(trained_model, tmp_path):
     assert "has changed since it was trained" in result.output
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.binary(max_size=200))
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["round", "student", "path", "scores", "micro", "f1", "eval", "x"]), inner
+        )
+    ),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.binary(max_size=200), _json.map(lambda value: json.dumps(value).encode())))
 def test_any_round_file_is_read_or_refused_clearly(tmp_path_factory, content):
     directory = tmp_path_factory.mktemp("round")
     (directory / "round.json").write_bytes(content)
     try:
-        read_round(directory)
+        round_ = read_round(directory)
     except InputError as error:
         assert "round.json" in str(error)
+    else:
+        assert isinstance(round_.number, int)
+
+
+def test_an_edited_round_file_names_the_field(tmp_path):
+    (tmp_path / "round.json").write_text(json.dumps({"round": 1, "student": {"path": "m"}, "scores": {}}))
+    with pytest.raises(InputError, match=r"round\.json.*scores\.micro\.f1"):
+        read_round(tmp_path)
 
 
 def test_every_evolve_command_explains_its_options():
