@@ -23,8 +23,9 @@ from nerd.errors import NerdError
 # nested input can exhaust the stack.
 MAX_ANSWER_CHARS = 200_000
 
-_MARKER = re.compile(r"(?:final\s+answer|final\s+result|result|answer|output)\s*:", re.IGNORECASE)
-_FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
+# Where the result starts after the reasoning, and a fenced code block; generation answers use both too.
+RESULT_MARKER = re.compile(r"(?:final\s+answer|final\s+result|result|answer|output)\s*:", re.IGNORECASE)
+CODE_FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
 
 
 class AnswerError(NerdError):
@@ -55,9 +56,9 @@ def extract_entities(answer: str) -> dict[str, list[str]]:
 def _last_candidate(answer: str) -> str | None:
     """The text that should hold the final dict: after the last marker, else in the last fence, else
     from the last top-level ``{``."""
-    markers = list(_MARKER.finditer(answer))
+    markers = list(RESULT_MARKER.finditer(answer))
     region = answer[markers[-1].end() :] if markers else answer
-    fences = _FENCE.findall(region)
+    fences = CODE_FENCE.findall(region)
     if fences:
         region = fences[-1]
     elif "```" in region:
@@ -70,11 +71,15 @@ def _last_candidate(answer: str) -> str | None:
     return region[start:].strip().rstrip("`").strip()
 
 
-def _structure(text: str, *, quotes_outside_braces: bool) -> Iterator[tuple[int, str, int]]:
-    """(index, brace, depth after it) for every brace outside string literals.
+def bracket_structure(
+    text: str, *, quotes_outside_braces: bool, brackets: str = "{}"
+) -> Iterator[tuple[int, str, int]]:
+    """(index, bracket, depth after it) for every bracket of the pair ``brackets`` outside string
+    literals.
 
-    Outside braces, prose apostrophes ("Let's") are not string delimiters unless asked for.
+    Outside brackets, prose apostrophes ("Let's") are not string delimiters unless asked for.
     """
+    opening, closing = brackets
     depth = 0
     quote: str | None = None
     escaped = False
@@ -88,10 +93,10 @@ def _structure(text: str, *, quotes_outside_braces: bool) -> Iterator[tuple[int,
                 quote = None
         elif char in "\"'" and (depth > 0 or quotes_outside_braces):
             quote = char
-        elif char == "{":
+        elif char == opening:
             depth += 1
             yield index, char, depth
-        elif char == "}" and depth > 0:
+        elif char == closing and depth > 0:
             depth -= 1
             yield index, char, depth
 
@@ -99,14 +104,14 @@ def _structure(text: str, *, quotes_outside_braces: bool) -> Iterator[tuple[int,
 def _outermost_open_brace(text: str) -> int | None:
     """Index of the ``{`` that opens the last top-level brace group."""
     last_open: int | None = None
-    for index, brace, depth in _structure(text, quotes_outside_braces=False):
+    for index, brace, depth in bracket_structure(text, quotes_outside_braces=False):
         if brace == "{" and depth == 1:
             last_open = index
     return last_open
 
 
 def _parse_literal(candidate: str) -> Any:
-    end = _matching_close(candidate)
+    end = matching_close(candidate)
     if end is None:
         raise AnswerError("malformed_dict", f"unbalanced braces in {_preview(candidate)}")
     text = candidate[: end + 1]
@@ -123,10 +128,10 @@ def _parse_literal(candidate: str) -> Any:
         raise AnswerError("malformed_dict", f"{type(error).__name__} in {_preview(text)}") from None
 
 
-def _matching_close(text: str) -> int | None:
-    """Index of the ``}`` that closes the group opening ``text``, or None when it never closes."""
-    for index, brace, depth in _structure(text, quotes_outside_braces=True):
-        if brace == "}" and depth == 0:
+def matching_close(text: str, brackets: str = "{}") -> int | None:
+    """Index of the bracket that closes the group opening ``text``, or None when it never closes."""
+    for index, bracket, depth in bracket_structure(text, quotes_outside_braces=True, brackets=brackets):
+        if bracket == brackets[1] and depth == 0:
             return index
     return None
 

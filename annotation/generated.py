@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from annotation.answers import MAX_ANSWER_CHARS, AnswerError, check_entities_shape
+from annotation.answers import (
+    CODE_FENCE,
+    MAX_ANSWER_CHARS,
+    RESULT_MARKER,
+    AnswerError,
+    check_entities_shape,
+    matching_close,
+)
 from annotation.record_shapes import RecordProblem
 
 # One generated sentence longer than this is not a sentence.
 MAX_GENERATED_CHARS = 2_000
 DIFFICULTIES = ("easy", "hard")
-_RESULT = re.compile(r"(?:final\s+answer|final\s+result|result|answer|output)\s*:", re.IGNORECASE)
-_FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ def split_generation_answer(answer: str) -> tuple[str, list[Any]]:
     """
     if len(answer) > MAX_ANSWER_CHARS:
         raise AnswerError("malformed_list", f"answer of {len(answer)} characters is too long to parse")
-    starts = [(match.start(), match.end()) for match in reversed(list(_RESULT.finditer(answer)))]
+    starts = [(match.start(), match.end()) for match in reversed(list(RESULT_MARKER.finditer(answer)))]
     fallback: tuple[str, list[Any]] | None = None
     first_problem: AnswerError | None = None
     for before, after in [*starts, (0, 0)]:
@@ -79,7 +83,7 @@ def split_generation_answer(answer: str) -> tuple[str, list[Any]]:
 def _list_in(region: str) -> tuple[list[Any], bool]:
     """The list that opens at the first ``[`` of ``region`` (inside its last code fence, if any), and
     whether nothing but closing punctuation follows it."""
-    fences = _FENCE.findall(region)
+    fences = CODE_FENCE.findall(region)
     if fences:
         region = fences[-1]
     start = region.find("[")
@@ -99,7 +103,7 @@ def _list_in(region: str) -> tuple[list[Any], bool]:
 
 
 def _python_literal(text: str) -> tuple[Any, int]:
-    end = _closing_bracket(text)
+    end = matching_close(text, "[]")
     if end is None:
         raise AnswerError("malformed_list", "the list never closes: the answer was probably cut off")
     try:
@@ -108,30 +112,6 @@ def _python_literal(text: str) -> tuple[Any, int]:
             return ast.literal_eval(text[: end + 1]), end + 1
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
         raise AnswerError("malformed_list", f"{type(error).__name__} in the result list") from None
-
-
-def _closing_bracket(text: str) -> int | None:
-    """Index of the ``]`` closing the ``[`` that opens ``text``, skipping brackets inside strings."""
-    depth = 0
-    quote: str | None = None
-    escaped = False
-    for index, char in enumerate(text):
-        if quote is not None:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
-            if depth == 0:
-                return index
-    return None
 
 
 def analysis_of(answer: str, limit: int = 4_000) -> str:
