@@ -10,7 +10,6 @@ one evolution are the directories beside each other that hold a ``round.json``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from annotation.bundle_lines import read_lines
 from annotation.generated import analysis_of
 from annotation.record_shapes import RecordProblem, Shape, read_batch_output, shape_of
 from nerd.errors import InputError
+from nerd.json_files import read_json
 
 ROUND_FILE = "round.json"
 EVALUATION_FILE = "evaluation.json"
@@ -45,14 +45,7 @@ def read_round(directory: Path) -> Round:
         InputError: no ``round.json``, or one that is not a round's state.
     """
     path = directory / ROUND_FILE
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(
-            "not a round directory: no round.json (made by nerd evolve plan)", path=directory
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"unreadable round state: {error}", path=path) from None
+    state = read_json(path, missing="not a round directory: no round.json (made by nerd evolve plan)")
     for field, kind in _ROUND_FIELDS:
         _require(state, field, kind, path)
     if state["eval"] is not None:
@@ -120,10 +113,7 @@ def teacher_analyses(round_: Round) -> list[str]:
 def imported_report(round_: Round) -> dict[str, Any] | None:
     """The ``generated`` part of the import report in a subdirectory of the round, if one was made."""
     for path in sorted(round_.directory.glob("*/report.json")):
-        try:
-            report = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            continue
+        report = read_json(path)
         generated = report.get("generated") if isinstance(report, dict) else None
         if isinstance(generated, dict):
             for field in ("imported", "rejected"):
@@ -137,10 +127,7 @@ def evaluation_of(round_: Round) -> dict[str, Any] | None:
     path = round_.directory / EVALUATION_FILE
     if not path.is_file():
         return None
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"unreadable evaluation report: {error}", path=path) from None
+    report = read_json(path)
     _require(report, "micro.f1", (int, float), path)
     return report
 

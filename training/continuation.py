@@ -8,13 +8,13 @@ trained on as well, as its training card lists it, each file checked against its
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from nerd.checksums import file_sha256
 from nerd.errors import ConfigError, InputError
+from nerd.json_files import read_json
 from training.card import CARD_JSON
 from training.label_space import LabelSpace
 
@@ -57,15 +57,11 @@ def earlier_data(checkpoint: Path) -> tuple[list[Path], list[Path]]:
     Raises:
         InputError: no training card, or a listed file that is missing or has changed since.
     """
-    card_path = checkpoint / CARD_JSON
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(
-            "--with-earlier-data needs a nerd checkpoint: no training card here", path=checkpoint
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"unreadable training card: {error}", path=card_path) from None
+    card = read_json(
+        checkpoint / CARD_JSON, missing="--with-earlier-data needs a nerd checkpoint: no training card here"
+    )
+    if not isinstance(card, dict):
+        raise InputError("not a training card", path=checkpoint / CARD_JSON)
     found: dict[str, list[Path]] = {"distilled": [], "original": []}
     for role, paths in found.items():
         for entry in (card.get("data") or {}).get(role, {}).get("files", []):

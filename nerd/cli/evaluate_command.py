@@ -93,12 +93,9 @@ def evaluate_cli(
 
 
 def _read_report(path: Path) -> dict[str, Any]:
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read: {error}", path=path) from None
-    except json.JSONDecodeError as error:
-        raise InputError(f"not JSON: {error.msg}", path=path, line=error.lineno) from None
+    from nerd.json_files import read_json
+
+    report = read_json(path)
     if not isinstance(report, dict) or not isinstance(report.get("micro"), dict):
         raise InputError("not a nerd evaluate --json report (no 'micro' object)", path=path, field="micro")
     return report
