@@ -87,32 +87,25 @@ def _ok(result):
     return result
 
 
+def _plan(model, data, out, *options):
+    """nerd evolve plan on the probe data, scored on the dev data too."""
+    command = [
+        "evolve",
+        "plan",
+        "--model",
+        str(model),
+        "--data",
+        str(data["probe"]),
+        "--eval",
+        str(data["dev"]),
+    ]
+    return _ok(runner.invoke(app, [*command, "--out", str(out), *options]))
+
+
 def test_the_full_round_trip_plans_imports_trains_and_reports(trained_model, data, tmp_path):
     evolve = tmp_path / "evolve"
     first = evolve / "round-1"
-    _ok(
-        runner.invoke(
-            app,
-            [
-                "evolve",
-                "plan",
-                "--model",
-                str(trained_model),
-                "--data",
-                str(data["probe"]),
-                "--eval",
-                str(data["dev"]),
-                "--out",
-                str(first),
-                "--requests",
-                "4",
-                "--easy",
-                "3",
-                "--hard",
-                "2",
-            ],
-        )
-    )
+    _plan(trained_model, data, first, "--requests", "4", "--easy", "3", "--hard", "2")
     # The connected machine, played by the template teacher.
     _ok(runner.invoke(app, ["evolve", "stand-in-teacher", str(first), "--gazetteer", str(data["gazetteer"])]))
     _ok(
@@ -187,25 +180,7 @@ def test_the_full_round_trip_plans_imports_trains_and_reports(trained_model, dat
     assert "Against" in gain.output and "micro f1" in gain.output
 
     second = evolve / "round-2"
-    _ok(
-        runner.invoke(
-            app,
-            [
-                "evolve",
-                "plan",
-                "--model",
-                str(student),
-                "--data",
-                str(data["probe"]),
-                "--eval",
-                str(data["dev"]),
-                "--out",
-                str(second),
-                "--requests",
-                "2",
-            ],
-        )
-    )
+    _plan(student, data, second, "--requests", "2")
     history = json.loads((second / "history.json").read_text())
     assert [entry["round"] for entry in history] == [1]
     assert history[0]["imported"] == generated["imported"]
