@@ -14,7 +14,7 @@ from typing import Any
 
 from annotation.record_shapes import SENTENCE_PREFIX
 from nerd.conll import Sentence
-from nerd.spans import iob2_to_spans
+from nerd.spans import entity_strings
 
 # Bump when the wording changes: it is part of every custom_id, so old answers never pass for new ones.
 TEMPLATE_REVISION = 1
@@ -56,12 +56,7 @@ def system_prompt(template: Template, definitions: Mapping[str, str]) -> str:
 
 def entities_of(sentence: Sentence, labels: Sequence[str]) -> dict[str, list[str]]:
     """The gold entities of a sentence as the answer dict, every label present (empty where none)."""
-    result: dict[str, list[str]] = {label: [] for label in labels}
-    for span in iob2_to_spans(sentence.tags):
-        text = " ".join(sentence.tokens[span.start : span.end])
-        if text not in result.setdefault(span.label, []):
-            result[span.label].append(text)
-    return result
+    return {label: [] for label in labels} | entity_strings(sentence.tokens, sentence.tags)
 
 
 def example_answer(template: Template, sentence: Sentence, labels: Sequence[str]) -> str:

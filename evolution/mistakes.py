@@ -15,7 +15,7 @@ from typing import Any
 
 from evaluation.error_analysis import SentenceErrors
 from nerd.conll import Sentence
-from nerd.spans import Span, iob2_to_spans
+from nerd.spans import Span, entity_strings
 
 
 @dataclass(frozen=True)
@@ -36,21 +36,6 @@ class Example:
             "predicted": self.predicted,
             "errors": list(self.errors),
         }
-
-
-def entity_dict(tokens: Sequence[str], tags: Sequence[str]) -> dict[str, list[str]]:
-    """``{type: [entity strings]}`` of a tagged sentence, in sentence order, repeats kept once.
-
-    >>> entity_dict(["Acme", "hired", "Jo", "Lee"], ["B-ORG", "O", "B-PER", "I-PER"])
-    {'ORG': ['Acme'], 'PER': ['Jo Lee']}
-    """
-    result: dict[str, list[str]] = {}
-    for span in iob2_to_spans(tags):
-        text = " ".join(tokens[span.start : span.end])
-        strings = result.setdefault(span.label, [])
-        if text not in strings:
-            strings.append(text)
-    return result
 
 
 def _entity(tokens: Sequence[str], span: Span | None) -> dict[str, str] | None:
@@ -90,8 +75,8 @@ def mistakes_of(
             Example(
                 index=found.index,
                 text=" ".join(tokens),
-                gold=entity_dict(tokens, sentences[found.index].tags),
-                predicted=entity_dict(tokens, predicted[found.index]),
+                gold=entity_strings(tokens, sentences[found.index].tags),
+                predicted=entity_strings(tokens, predicted[found.index]),
                 errors=tuple(
                     {"kind": kind, "gold": _entity(tokens, gold), "predicted": _entity(tokens, guess)}
                     for kind, gold, guess in found.errors
@@ -116,8 +101,8 @@ def correct_sample(
         Example(
             index=index,
             text=" ".join(sentences[index].tokens),
-            gold=entity_dict(sentences[index].tokens, sentences[index].tags),
-            predicted=entity_dict(sentences[index].tokens, sentences[index].tags),
+            gold=entity_strings(sentences[index].tokens, sentences[index].tags),
+            predicted=entity_strings(sentences[index].tokens, sentences[index].tags),
         )
         for index in chosen
     ]

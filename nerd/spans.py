@@ -151,6 +151,22 @@ def spans_to_iob2(spans: Iterable[Span], length: int) -> list[str]:
     return tags
 
 
+def entity_strings(tokens: Sequence[str], tags: Sequence[str]) -> dict[str, list[str]]:
+    """``{type: [entity strings]}`` of a tagged sentence (the form teachers answer in), in sentence
+    order, each string once.
+
+    >>> entity_strings(["Acme", "hired", "Jo", "Lee"], ["B-ORG", "O", "B-PER", "I-PER"])
+    {'ORG': ['Acme'], 'PER': ['Jo Lee']}
+    """
+    result: dict[str, list[str]] = {}
+    for span in iob2_to_spans(tags):
+        text = " ".join(tokens[span.start : span.end])
+        strings = result.setdefault(span.label, [])
+        if text not in strings:
+            strings.append(text)
+    return result
+
+
 def labels_of(tags: Iterable[str]) -> set[str]:
     """Entity types that occur in a tag sequence."""
     found: set[str] = set()
