@@ -68,6 +68,26 @@ class Request:
     generate: int | None = None
 
 
+def last_user_message(data: dict[str, Any]) -> str | None:
+    """The text of a request line's last user message, None when it has none.
+
+    Raises:
+        RecordProblem: ``body.messages`` is not a list.
+    """
+    body = data.get("body")
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list):
+        raise RecordProblem("wrong_shape", "body.messages is not a list")
+    texts = [
+        message["content"]
+        for message in messages
+        if isinstance(message, dict)
+        and message.get("role") == "user"
+        and isinstance(message.get("content"), str)
+    ]
+    return texts[-1] if texts else None
+
+
 def read_request(data: dict[str, Any], path: str, line: int, raw: str) -> Request:
     """The sentence of a request line (the text after ``Sentence: `` in its last user message), or
     the number of sentences a generation request asks for (its ``Generate: N sentences`` line).
@@ -79,28 +99,19 @@ def read_request(data: dict[str, Any], path: str, line: int, raw: str) -> Reques
     if not isinstance(custom_id, str) or not custom_id:
         raise RecordProblem("missing_custom_id", "custom_id is missing or not a string")
     body = data.get("body")
-    messages = body.get("messages") if isinstance(body, dict) else None
-    if not isinstance(messages, list):
-        raise RecordProblem("wrong_shape", "body.messages is not a list")
-    user_texts = [
-        message["content"]
-        for message in messages
-        if isinstance(message, dict)
-        and message.get("role") == "user"
-        and isinstance(message.get("content"), str)
-    ]
+    prompt = last_user_message(data)
     model = body.get("model") if isinstance(body, dict) else None
     model = model if isinstance(model, str) else None
-    if user_texts and (count := _GENERATION_COUNT.search(user_texts[-1])) is not None:
+    if prompt is not None and (count := _GENERATION_COUNT.search(prompt)) is not None:
         if int(count.group(1)) < 1:
             raise RecordProblem("wrong_shape", "the generation request asks for no sentences")
         return Request(custom_id, (), model, path, line, raw, generate=int(count.group(1)))
-    if not user_texts or SENTENCE_PREFIX not in user_texts[-1]:
+    if prompt is None or SENTENCE_PREFIX not in prompt:
         raise RecordProblem(
             "wrong_shape",
             f"the last user message has no {SENTENCE_PREFIX!r} line and no {GENERATION_PREFIX!r} line",
         )
-    sentence = user_texts[-1].rsplit(SENTENCE_PREFIX, 1)[1].split("\n", 1)[0]
+    sentence = prompt.rsplit(SENTENCE_PREFIX, 1)[1].split("\n", 1)[0]
     tokens = tuple(sentence.split())
     if not tokens:
         raise RecordProblem("empty_sentence", "the request's sentence has no tokens")

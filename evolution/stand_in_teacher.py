@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from annotation.bundle_lines import read_lines
-from annotation.record_shapes import RecordProblem, read_request
+from annotation.record_shapes import RecordProblem, last_user_message, read_request
 from nerd.conll import read_conll
 from nerd.errors import InputError
 from nerd.spans import iob2_to_spans
@@ -186,20 +186,6 @@ def answer_line(custom_id: str, content: str) -> str:
     return json.dumps(line, ensure_ascii=False)
 
 
-def _last_user_message(request: dict[str, object]) -> str:
-    """The text of a request's last user message (read_request has checked there is one)."""
-    body = request["body"]
-    assert isinstance(body, dict)
-    users = [
-        message["content"]
-        for message in body["messages"]
-        if isinstance(message, dict)
-        and message.get("role") == "user"
-        and isinstance(message.get("content"), str)
-    ]
-    return users[-1]
-
-
 def answer_requests(
     request_files: Sequence[Path], gazetteer: Mapping[str, Sequence[str]], seed: int = 0
 ) -> list[str]:
@@ -222,7 +208,8 @@ def answer_requests(
                 raise InputError(
                     "not a generation request (no 'Generate:' line)", path=path, line=line.number
                 )
-            prompt = _last_user_message(line.data)
+            prompt = last_user_message(line.data)
+            assert prompt is not None  # read_request found the generation line in it
             counts = _COUNTS.search(prompt)
             easy, hard = (int(counts.group(2)), int(counts.group(3))) if counts else (request.generate, 0)
             targets = targets_of(prompt)
