@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.error_analysis import ErrorAnalysis, analyse_errors
-from evaluation.predictors import load_predictor
+from evaluation.predictors import Predictor, load_predictor
 from nerd.checksums import file_sha256
 from nerd.conll import Sentence, read_conll
 from nerd.errors import LabelMapError
@@ -49,9 +49,18 @@ def check_types(data_types: set[str], model_types: set[str], label_map: dict[str
 
 
 def evaluate(
-    model: Path, data: Sequence[Path], *, label_map: dict[str, str] | None = None, threads: int | None = None
+    model: Path,
+    data: Sequence[Path],
+    *,
+    label_map: dict[str, str] | None = None,
+    threads: int | None = None,
+    predictor: Predictor | None = None,
 ) -> Evaluation:
-    """Predict, score (seqeval default and strict), analyse errors; raises on unknown labels."""
+    """Predict, score (seqeval default and strict), analyse errors; raises on unknown labels.
+
+    ``predictor`` is ``model`` already loaded (:func:`load_predictor`), to score several data sets
+    with one load; without it the model is loaded here.
+    """
     started = time.perf_counter()
     label_map = label_map or {}
     sentences: list[Sentence] = []
@@ -61,7 +70,7 @@ def evaluate(
         sentences.extend(corpus.sentences)
         files.append({"path": str(path), "sha256": file_sha256(path), "sentences": len(corpus.sentences)})
     gold = [map_types(s.tags, label_map) for s in sentences]
-    predictor = load_predictor(model, threads=threads)
+    predictor = predictor or load_predictor(model, threads=threads)
     # Both sides are mapped before the check, so it sees the types that will be compared.
     model_types = {label_map.get(t, t) for t in labels_of(predictor.labels)} - {"O"}
     warnings = check_types({t for tags in gold for t in labels_of(tags)}, model_types, {})

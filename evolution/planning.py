@@ -25,6 +25,7 @@ from annotation.batch_requests import (
     write_request_files,
 )
 from evaluation.evaluating import Evaluation, evaluate
+from evaluation.predictors import load_predictor
 from evolution.mistakes import Example, correct_sample, error_summary, mistakes_of
 from evolution.prompts import PROMPT_VERSION, build_messages
 from evolution.rounds import EVALUATION_BEFORE_FILE, ROUND_FILE, history_entry, rounds_in
@@ -162,7 +163,8 @@ def plan_round(
     earlier = [round_ for round_ in rounds_in(out.parent) if round_.directory.resolve() != out.resolve()]
     number = max((round_.number for round_ in earlier), default=0) + 1
 
-    evaluation = evaluate(model, data, threads=threads)
+    student = load_predictor(model, threads=threads)
+    evaluation = evaluate(model, data, predictor=student)
     # Every type the student knows, not only those in the data: an unlisted type in a generated
     # sentence would be left untagged and teach the student that it is no entity.
     student_types = set(evaluation.report["model"]["types"])
@@ -172,7 +174,7 @@ def plan_round(
             f"the student tags {', '.join(missing)}, which the label definitions lack: pass --labels FILE "
             '({"TYPE": "definition", ...}) covering every type'
         )
-    before = evaluate(model, eval_data, threads=threads) if eval_data else None
+    before = evaluate(model, eval_data, predictor=student) if eval_data else None
     held_out = _scores(before) if before is not None else None
     mistakes = mistakes_of(evaluation.sentences, evaluation.predicted, evaluation.errors.sentences)
     if not mistakes:
