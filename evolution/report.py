@@ -83,24 +83,34 @@ def report_rows(parent: Path) -> list[RoundRow]:
     return rows
 
 
+def format_value(value: float | int | None, *, signed: bool = False) -> str:
+    """A cell of the report: scores to 4 places (gains with their sign), counts as they are, – for none."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:+.4f}" if signed else f"{value:.4f}"
+    return str(value)
+
+
 def markdown(rows: list[RoundRow]) -> str:
     """The report as a Markdown table."""
-
-    def number(value: float | int | None) -> str:
-        if value is None:
-            return "–"
-        return f"{value:.4f}" if isinstance(value, float) else str(value)
-
     lines = [
         "| round | student | probe F1 | held-out F1 before | errors | requests | imported | rejected | "
         "held-out F1 after | gain |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        gain = "–" if row.gain is None else f"{row.gain:+.4f}"
-        lines.append(
-            f"| {row.round} | `{row.student}` | {row.probe_f1:.4f} | {number(row.eval_f1)} | {row.errors} | "
-            f"{row.requests} | {number(row.imported)} | {number(row.rejected)} | {number(row.after_f1)} | "
-            f"{gain} |"
-        )
+        cells = [
+            str(row.round),
+            f"`{row.student}`",
+            format_value(row.probe_f1),
+            format_value(row.eval_f1),
+            str(row.errors),
+            str(row.requests),
+            format_value(row.imported),
+            format_value(row.rejected),
+            format_value(row.after_f1),
+            format_value(row.gain, signed=True),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -187,7 +187,7 @@ def report_cli(
 ) -> None:
     """F1 per round: the probe score each round started from, and the held-out score before and after."""
     with exit_on_error():
-        from evolution.report import markdown, report_rows
+        from evolution.report import format_value, markdown, report_rows
         from nerd.atomic import atomic_write_text
 
         rows = report_rows(rounds)
@@ -201,22 +201,17 @@ def report_cli(
         for name in ("round", "probe F1", "errors", "requests", "imported", "before", "after", "gain"):
             table.add_column(name, justify="right")
 
-        def cell(value: float | None, signed: bool = False) -> str:
-            if value is None:
-                return "–"
-            return f"{value:+.4f}" if signed else f"{value:.4f}"
-
         for row in rows:
             read = None if row.imported is None or row.rejected is None else row.imported + row.rejected
             table.add_row(
                 str(row.round),
-                cell(row.probe_f1),
+                format_value(row.probe_f1),
                 str(row.errors),
                 str(row.requests),
                 "–" if read is None else f"{row.imported}/{read}",
-                cell(row.eval_f1),
-                cell(row.after_f1),
-                cell(row.gain, signed=True),
+                format_value(row.eval_f1),
+                format_value(row.after_f1),
+                format_value(row.gain, signed=True),
             )
         console.print(table)
         if json_out is not None:
