@@ -31,6 +31,7 @@ COPY service /src/service
 COPY evaluation /src/evaluation
 COPY experiments /src/experiments
 COPY evolution /src/evolution
+COPY cli /src/cli
 COPY docker/wheelhouse /wheels
 
 # ---- a virtual environment with nerd and one runtime, built where pip and compilers may run ----
@@ -43,7 +44,7 @@ RUN python3 -m venv /opt/nerd \
       /opt/nerd/bin/pip install --no-cache-dir --no-index --find-links /wheels --require-hashes \
         -r /wheels/requirements.txt; \
     else /opt/nerd/bin/pip install --no-cache-dir "/src[cpu]"; fi \
- && /opt/nerd/bin/python -c "import onnxruntime, service.app" \
+ && /opt/nerd/bin/python -c "import onnxruntime, nerd.service.app" \
  && ! /opt/nerd/bin/python -c "import torch" 2>/dev/null
 
 # ---- the CPU serving image ----

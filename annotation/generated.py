@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from annotation.answers import (
+from nerd.annotation.answers import (
     CODE_FENCE,
     MAX_ANSWER_CHARS,
     RESULT_MARKER,
@@ -24,7 +24,7 @@ from annotation.answers import (
     check_entities_shape,
     matching_close,
 )
-from annotation.record_shapes import RecordProblem
+from nerd.annotation.record_shapes import RecordProblem
 
 # One generated sentence longer than this is not a sentence.
 MAX_GENERATED_CHARS = 2_000

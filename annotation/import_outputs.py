@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from annotation.importing import ImportResult
+from nerd.annotation.importing import ImportResult
 from nerd.atomic import OutputError, atomic_write_text
 from nerd.conll import Sentence, format_conll
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from annotation.alignment import EventKind
-from annotation.answers import AnswerError, check_entities_shape, extract_entities
-from annotation.bundle_lines import BundleLine, discover, read_lines
-from annotation.generated import extract_generated, read_generated
-from annotation.labelling import Labelling, label_sentence
-from annotation.record_shapes import (
+from nerd.annotation.alignment import EventKind
+from nerd.annotation.answers import AnswerError, check_entities_shape, extract_entities
+from nerd.annotation.bundle_lines import BundleLine, discover, read_lines
+from nerd.annotation.generated import extract_generated, read_generated
+from nerd.annotation.labelling import Labelling, label_sentence
+from nerd.annotation.record_shapes import (
     Answer,
     RecordProblem,
     Request,

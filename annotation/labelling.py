@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from annotation.alignment import AlignmentEvent, EventKind, Rung, align_entities
+from nerd.annotation.alignment import AlignmentEvent, EventKind, Rung, align_entities
 from nerd.labels import LabelSet
 from nerd.spans import spans_to_iob2
 

@@ -1,7 +1,7 @@
 """The paper's two prompt templates: standard few-shot and chain-of-thought.
 
 Both end the answer with ``Result:`` and a JSON object mapping each type to the entity strings, the
-form :mod:`annotation.answers` reads back. A chain-of-thought prompt asks for the paper's four steps
+form :mod:`nerd.annotation.answers` reads back. A chain-of-thought prompt asks for the paper's four steps
 first: understand the context, list candidate entities, type each from context, justify.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from annotation.record_shapes import SENTENCE_PREFIX
+from nerd.annotation.record_shapes import SENTENCE_PREFIX
 from nerd.conll import Sentence
 from nerd.spans import entity_strings
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from annotation.batch_requests import (
+from nerd.annotation.batch_requests import (
     DEFAULT_MODEL,
     MAX_BYTES_PER_FILE,
     MAX_REQUESTS_PER_FILE,
@@ -18,9 +18,9 @@ from annotation.batch_requests import (
     split_into_files,
     write_request_files,
 )
-from annotation.few_shot import ExamplePicker, Selection
-from annotation.prompt_inputs import InputFormat, detect_format, read_sentences
-from annotation.prompt_templates import Template, build_messages, prompt_version
+from nerd.annotation.few_shot import ExamplePicker, Selection
+from nerd.annotation.prompt_inputs import InputFormat, detect_format, read_sentences
+from nerd.annotation.prompt_templates import Template, build_messages, prompt_version
 from nerd.conll import read_conll
 from nerd.errors import ConfigError, InputError
 from nerd.labels import LabelSet

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from annotation.import_outputs import ImportPaths, write_import
-from annotation.importing import import_bundle
+from nerd.annotation.import_outputs import ImportPaths, write_import
+from nerd.annotation.importing import import_bundle
 
 
 def main() -> int:

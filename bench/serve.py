@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evaluation.http_load import percentiles_ms, run_clients
 from nerd.conll import read_conll
+from nerd.evaluation.http_load import percentiles_ms, run_clients
+from nerd.service.engine import OnnxTagger, default_threads
+from nerd.service.entities import entities_in_text
 from nerd.tokenization import tokenize
-from service.engine import OnnxTagger, default_threads
-from service.entities import entities_in_text
 
 
 def in_process(bundle: Path, texts: list[str], repeats: int) -> dict[str, Any]:

@@ -16,10 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from training.devices import available_cores
-from training.preparation import prepare
-from training.presets import PRESETS, Hyperparameters
-from training.trainer import RunOptions, train_run
+from nerd.training.devices import available_cores
+from nerd.training.preparation import prepare
+from nerd.training.presets import PRESETS, Hyperparameters
+from nerd.training.trainer import RunOptions, train_run
 
 PLAIN = Hyperparameters(epochs=3, learning_rate=5e-5, batch_size=16, max_length=128, precision="fp32")
 

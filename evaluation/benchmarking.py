@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluation.http_load import percentiles_ms
+from nerd.evaluation.http_load import percentiles_ms
 
 Tagger = Callable[[Sequence[Sequence[str]]], Any]
 
@@ -74,7 +74,7 @@ def measure(
 
 
 def onnx_backend(bundle: Path, provider: str, threads: int | None) -> tuple[Backend, Callable[..., int]]:
-    from service.engine import OnnxTagger
+    from nerd.service.engine import OnnxTagger
 
     engine = OnnxTagger(bundle, providers=(provider,), threads=threads)
 
@@ -86,7 +86,7 @@ def onnx_backend(bundle: Path, provider: str, threads: int | None) -> tuple[Back
 
 
 def pytorch_backend(checkpoint_dir: Path, threads: int) -> Backend:
-    from export.verification import TorchTagger
+    from nerd.export.verification import TorchTagger
 
     tagger = TorchTagger(checkpoint_dir, threads)
     return Backend("pytorch fp32 CPU", lambda batch: tagger.tag(batch, batch_size=len(batch)))

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluation.error_analysis import ErrorAnalysis, analyse_errors
-from evaluation.predictors import Predictor, load_predictor
 from nerd.checksums import file_sha256
 from nerd.conll import Sentence, read_conll
 from nerd.errors import LabelMapError
+from nerd.evaluation.error_analysis import ErrorAnalysis, analyse_errors
+from nerd.evaluation.predictors import Predictor, load_predictor
 from nerd.scoring import entity_scores
 from nerd.spans import labels_of, map_types
 

@@ -42,8 +42,8 @@ def load_predictor(model: Path, *, threads: int | None = None) -> Predictor:
 
 
 def _bundle(model: Path, threads: int | None) -> Predictor:
-    from service.engine import OnnxTagger
-    from service.settings import ServiceSettings
+    from nerd.service.engine import OnnxTagger
+    from nerd.service.settings import ServiceSettings
 
     defaults = ServiceSettings(_env_file=None)
     engine = OnnxTagger(model, threads=threads)
@@ -67,9 +67,9 @@ def _bundle(model: Path, threads: int | None) -> Predictor:
 
 
 def _checkpoint(model: Path, threads: int | None) -> Predictor:
-    from export.verification import TorchTagger
-    from service.engine import default_threads
-    from service.settings import ServiceSettings
+    from nerd.export.verification import TorchTagger
+    from nerd.service.engine import default_threads
+    from nerd.service.settings import ServiceSettings
 
     defaults = ServiceSettings(_env_file=None)
     tagger = TorchTagger(model, threads or default_threads())

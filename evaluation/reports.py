@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from evaluation.error_analysis import KINDS
-from evaluation.evaluating import AVERAGES, Evaluation
+from nerd.evaluation.error_analysis import KINDS
+from nerd.evaluation.evaluating import AVERAGES, Evaluation
 
 
 def score_rows(report: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:

@@ -1,6 +1,6 @@
 """The student's mistakes on labelled data, in the form a teacher can read: sentence, gold, prediction.
 
-A sentence is a mistake when any of its entities is wrong (see :mod:`evaluation.error_analysis` for
+A sentence is a mistake when any of its entities is wrong (see :mod:`nerd.evaluation.error_analysis` for
 the kinds); a sentence the student got entirely right, with at least one entity, is a correct
 example. The teacher sees both, as EvoKD shows its LLM the student's wrong and right answers.
 """
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evaluation.error_analysis import SentenceErrors
 from nerd.conll import Sentence
+from nerd.evaluation.error_analysis import SentenceErrors
 from nerd.spans import Span, entity_strings
 
 

@@ -16,7 +16,8 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from annotation.batch_requests import (
+from nerd import __version__
+from nerd.annotation.batch_requests import (
     DEFAULT_MODEL,
     PART_PATTERN,
     custom_id,
@@ -24,14 +25,13 @@ from annotation.batch_requests import (
     split_into_files,
     write_request_files,
 )
-from evaluation.evaluating import Evaluation, evaluate
-from evaluation.predictors import load_predictor
-from evolution.mistakes import Example, correct_sample, error_summary, mistakes_of
-from evolution.prompts import PROMPT_VERSION, build_messages
-from evolution.rounds import EVALUATION_BEFORE_FILE, ROUND_FILE, history_entry, rounds_in
-from nerd import __version__
 from nerd.atomic import OutputError, atomic_write_text
 from nerd.errors import ConfigError
+from nerd.evaluation.evaluating import Evaluation, evaluate
+from nerd.evaluation.predictors import load_predictor
+from nerd.evolution.mistakes import Example, correct_sample, error_summary, mistakes_of
+from nerd.evolution.prompts import PROMPT_VERSION, build_messages
+from nerd.evolution.rounds import EVALUATION_BEFORE_FILE, ROUND_FILE, history_entry, rounds_in
 from nerd.labels import LabelSet
 
 # What a plan writes besides the request parts; the round file is written last and marks a finished plan.

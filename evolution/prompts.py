@@ -11,8 +11,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from annotation.record_shapes import GENERATION_PREFIX, SENTENCE_PREFIX
-from evolution.mistakes import Example, describe_error
+from nerd.annotation.record_shapes import GENERATION_PREFIX, SENTENCE_PREFIX
+from nerd.evolution.mistakes import Example, describe_error
 
 # Bump when the wording changes: it is part of every custom_id.
 EVOLVE_TEMPLATE_REVISION = 1

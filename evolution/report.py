@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evolution.rounds import Round, evaluation_of, imported_report, rounds_in
 from nerd.errors import InputError
+from nerd.evolution.rounds import Round, evaluation_of, imported_report, rounds_in
 
 
 @dataclass(frozen=True)

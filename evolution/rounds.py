@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from annotation.bundle_lines import read_lines
-from annotation.generated import analysis_of
-from annotation.record_shapes import RecordProblem, Shape, read_batch_output, shape_of
+from nerd.annotation.bundle_lines import read_lines
+from nerd.annotation.generated import analysis_of
+from nerd.annotation.record_shapes import RecordProblem, Shape, read_batch_output, shape_of
 from nerd.errors import InputError
 from nerd.json_files import read_json
 

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nerd.errors import ConfigError
-from training.schedules import parse_schedule
+from nerd.training.schedules import parse_schedule
 
 GROUPS = ("A", "B", "C", "D", "E")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments.grid import Setting
-from experiments.tables import Entry
+from nerd.experiments.grid import Setting
+from nerd.experiments.tables import Entry
 from nerd.plotting import pyplot, save_png
-from training.schedules import parse_schedule, schedule_weights
+from nerd.training.schedules import parse_schedule, schedule_weights
 
 
 def plot_schedule_curves(schedules: Sequence[str], epochs: int, path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from experiments.config import GridConfig
+from nerd.experiments.config import GridConfig
 
 Distilled = Literal["none", "conll", "conll+bbc"]
 

@@ -6,11 +6,12 @@ import json
 import platform
 from pathlib import Path
 
-from experiments.config import GridConfig
-from experiments.figures import plot_f1_by_row, plot_schedule_curves
-from experiments.grid import cells, decays
-from experiments.runner import hyperparameters, read_result
-from experiments.tables import (
+from nerd.atomic import atomic_write_text
+from nerd.experiments.config import GridConfig
+from nerd.experiments.figures import plot_f1_by_row, plot_schedule_curves
+from nerd.experiments.grid import cells, decays
+from nerd.experiments.runner import hyperparameters, read_result
+from nerd.experiments.tables import (
     entries,
     long_csv,
     phase2_rows,
@@ -19,9 +20,8 @@ from experiments.tables import (
     teacher_table,
     wide_table,
 )
-from nerd.atomic import atomic_write_text
-from training.card import library_versions
-from training.devices import available_cores
+from nerd.training.card_content import library_versions
+from nerd.training.devices import available_cores
 
 REPORT = "reproduction.md"
 

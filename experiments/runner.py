@@ -18,12 +18,12 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from experiments.config import GridConfig
-from experiments.grid import Cell, Setting, cells
 from nerd.atomic import atomic_write_text
 from nerd.checksums import file_sha256
 from nerd.errors import ConfigError
-from training.presets import PRESETS, Hyperparameters
+from nerd.experiments.config import GridConfig
+from nerd.experiments.grid import Cell, Setting, cells
+from nerd.training.presets import PRESETS, Hyperparameters
 
 RESULT = "result.json"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -101,7 +101,7 @@ class GridObserver:
         """Called once with the number of cells and how many are already finished."""
 
     def cell_started(self, cell: Cell, resumed: bool) -> Any:
-        """Called before a cell trains; may return a ``training.trainer.Observer`` for its epochs."""
+        """Called before a cell trains; may return a ``nerd.training.trainer.Observer`` for its epochs."""
 
     def cell_done(self, cell: Cell, result: dict[str, Any]) -> None:
         """Called with a finished cell's result."""
@@ -116,9 +116,9 @@ def run_grid(
         ConfigError: a finished cell whose recipe differs from the configuration's.
         TrainingInterrupted: Ctrl-C; the cell's checkpoint lets the next run resume it.
     """
-    from training.checkpoints import read_progress
-    from training.preparation import prepare
-    from training.trainer import RunOptions, train_run
+    from nerd.training.checkpoints import read_progress
+    from nerd.training.preparation import prepare
+    from nerd.training.trainer import RunOptions, train_run
 
     observer = observer or GridObserver()
     checksums = functools.cache(file_sha256)

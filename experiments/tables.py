@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from experiments.grid import GROUP_RECIPES, Setting, group_setting, strategy_setting
-from training.schedules import parse_schedule
+from nerd.experiments.grid import GROUP_RECIPES, Setting, group_setting, strategy_setting
+from nerd.training.schedules import parse_schedule
 
 TYPES = ("LOC", "MISC", "ORG", "PER")
 

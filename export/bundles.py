@@ -19,9 +19,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from export.checkpoint import CARD_FILES, Checkpoint
-from export.onnx_variants import Int8Target, convert_fp16, copy_support_files, export_fp32, quantize_int8
-from export.verification import (
+from nerd.atomic import OutputError, atomic_write_text
+from nerd.errors import NerdError
+from nerd.export.checkpoint import CARD_FILES, Checkpoint
+from nerd.export.onnx_variants import Int8Target, convert_fp16, copy_support_files, export_fp32, quantize_int8
+from nerd.export.verification import (
     DEFAULT_ALLOWED_DROP,
     ReferenceRun,
     load_sample,
@@ -29,10 +31,8 @@ from export.verification import (
     reference_run,
     verify_variant,
 )
-from nerd.atomic import OutputError, atomic_write_text
-from nerd.errors import NerdError
 from nerd.model_bundle import MANIFEST, MODEL_FILE, Manifest, Variant, checksums
-from service.engine import CUDA, OnnxTagger, default_threads
+from nerd.service.engine import CUDA, OnnxTagger, default_threads
 
 PRODUCERS = ("nerd", "torch", "transformers", "optimum", "optimum-onnx", "onnx", "onnxruntime")
 

@@ -14,8 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Literal
 
-from export.checkpoint import Checkpoint
 from nerd.errors import InputError
+from nerd.export.checkpoint import Checkpoint
 from nerd.model_bundle import MODEL_FILE
 
 Int8Target = Literal["avx512_vnni", "avx512", "avx2", "arm64"]

@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from export.checkpoint import Checkpoint, load_checkpoint
 from nerd.checksums import file_sha256
 from nerd.conll import parse_conll, read_conll
+from nerd.export.checkpoint import Checkpoint, load_checkpoint
 from nerd.model_bundle import MODEL_FILE
 from nerd.scoring import entity_scores
-from service.encoding import Window, WordEncoder, pad_token_id
-from service.engine import CPU, OnnxTagger, tag_windows
+from nerd.service.encoding import Window, WordEncoder, pad_token_id
+from nerd.service.engine import CPU, OnnxTagger, tag_windows
 
 FP32_TOLERANCE = 1e-4
 DEFAULT_ALLOWED_DROP = 0.5  # F1 points (percent), the most a variant may lose against PyTorch
@@ -46,7 +46,9 @@ def load_sample(path: Path | None) -> Sample:
         corpus = read_conll(path)
         source, digest = str(path), file_sha256(path)
     else:
-        text = resources.files("export").joinpath("verification_sample.conll").read_text(encoding="utf-8")
+        text = (
+            resources.files("nerd.export").joinpath("verification_sample.conll").read_text(encoding="utf-8")
+        )
         corpus = parse_conll(text, source="built-in sample")
         source, digest = "built-in sample (export/verification_sample.conll)", None
     return Sample(
@@ -87,7 +89,8 @@ class TorchReference:
 class TorchTagger:
     """A training checkpoint tagging words in PyTorch, through the serving engine's windows and decoder.
 
-    The PyTorch counterpart of :class:`service.engine.OnnxTagger`, for ``nerd evaluate`` and ``nerd bench``.
+    The PyTorch counterpart of :class:`nerd.service.engine.OnnxTagger`, for ``nerd evaluate`` and
+    ``nerd bench``.
     """
 
     def __init__(self, checkpoint_dir: Path, threads: int) -> None:

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from nerd.errors import NerdError
-from nerd.tokenization import tokenize
-from service.batcher import MicroBatcher, Overloaded
-from service.entities import entities_in_text, entities_in_tokens
-from service.model_holder import ModelHolder, NotReady
-from service.schemas import (
+from nerd.service.batcher import MicroBatcher, Overloaded
+from nerd.service.entities import entities_in_text, entities_in_tokens
+from nerd.service.model_holder import ModelHolder, NotReady
+from nerd.service.schemas import (
     EntitiesRequest,
     EntitiesResponse,
     ModelInfo,
@@ -23,7 +22,8 @@ from service.schemas import (
     ReloadRequest,
     ResultOut,
 )
-from service.settings import ServiceSettings, key_matches
+from nerd.service.settings import ServiceSettings, key_matches
+from nerd.tokenization import tokenize
 
 STATIC = Path(__file__).with_name("static")
 

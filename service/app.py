@@ -12,12 +12,12 @@ from fastapi import FastAPI
 
 from nerd import __version__
 from nerd.errors import ConfigError
-from service.api import health, page, v1
-from service.batcher import MicroBatcher
-from service.metrics import ServiceMetrics
-from service.middleware import AccessLog, BodyLimit
-from service.model_holder import ModelHolder
-from service.settings import ServiceSettings
+from nerd.service.api import health, page, v1
+from nerd.service.batcher import MicroBatcher
+from nerd.service.metrics import ServiceMetrics
+from nerd.service.middleware import AccessLog, BodyLimit
+from nerd.service.model_holder import ModelHolder
+from nerd.service.settings import ServiceSettings
 
 log = logging.getLogger("nerd.service")
 

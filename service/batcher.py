@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.engine import Aggregation, WordPredictions
-from service.metrics import ServiceMetrics
+from nerd.service.engine import Aggregation, WordPredictions
+from nerd.service.metrics import ServiceMetrics
 
 
 class Overloaded(Exception):

@@ -18,8 +18,8 @@ import numpy as np
 from nerd.batches import inference_batches
 from nerd.errors import ModelBundleError
 from nerd.model_bundle import MODEL_FILE, Manifest, verified_manifest
+from nerd.service.encoding import Window, WordEncoder, pad_token_id
 from nerd.spans import repair_iob2
-from service.encoding import Window, WordEncoder, pad_token_id
 
 Aggregation = Literal["first", "average", "max"]
 CPU = "CPUExecutionProvider"

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from nerd.service.engine import WordPredictions
 from nerd.spans import Span, iob2_to_spans
 from nerd.tokenization import Token
-from service.engine import WordPredictions
 
 
 @dataclass(frozen=True)

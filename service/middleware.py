@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from service.metrics import ServiceMetrics
+from nerd.service.metrics import ServiceMetrics
 
 access_log = logging.getLogger("nerd.access")
 

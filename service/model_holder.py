@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from nerd.errors import NerdError
-from service.engine import CPU, CUDA, OnnxTagger, ProviderUnavailable
-from service.settings import ServiceSettings
+from nerd.service.engine import CPU, CUDA, OnnxTagger, ProviderUnavailable
+from nerd.service.settings import ServiceSettings
 
 WARM_UP = ["Warm", "up", "sentence", "from", "Oslo", "."]
 

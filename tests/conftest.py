@@ -94,9 +94,9 @@ def corpus(tmp_path):
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory, tiny_encoder):
     """A tiny token classifier trained by nerd's own loop until it finds the invented names."""
-    from training.preparation import prepare
-    from training.presets import Hyperparameters
-    from training.trainer import RunOptions, train_run
+    from nerd.training.preparation import prepare
+    from nerd.training.presets import Hyperparameters
+    from nerd.training.trainer import RunOptions, train_run
 
     data = tmp_path_factory.mktemp("export-data")
     for name, count, seed in (("train", 60, 1), ("dev", 20, 3)):
@@ -120,8 +120,8 @@ def trained_model(tmp_path_factory, tiny_encoder):
 def exported_bundles(trained_model, tmp_path_factory):
     """fp32 and int8 bundles of the tiny trained model, verified by nerd export."""
     pytest.importorskip("optimum.exporters.onnx")
-    from export.bundles import ExportRequest, export_bundles
-    from export.checkpoint import load_checkpoint
+    from nerd.export.bundles import ExportRequest, export_bundles
+    from nerd.export.checkpoint import load_checkpoint
 
     sample = tmp_path_factory.mktemp("sample") / "verify.conll"
     sample.write_text(conll_of(invented_sentences(30, 9, long_every=5)))

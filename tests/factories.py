@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from annotation.batch_requests import request_line
-from annotation.prompt_templates import Template, build_messages
+from nerd.annotation.batch_requests import request_line
+from nerd.annotation.prompt_templates import Template, build_messages
 from nerd.labels import CONLL_DEFINITIONS
 
 
@@ -92,8 +92,8 @@ def conll_text(sentences: list[list[tuple[str, str]]]) -> str:
 
 def generation_request(custom_id: str, easy: int = 2, hard: int = 1) -> str:
     """A generation request as nerd evolve plan writes it, showing one mistake."""
-    from evolution.mistakes import Example
-    from evolution.prompts import build_messages as generation_messages
+    from nerd.evolution.mistakes import Example
+    from nerd.evolution.prompts import build_messages as generation_messages
 
     mistake = Example(
         index=0,

@@ -10,7 +10,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from training.features import IGNORED, Feature
+from nerd.training.features import IGNORED, Feature
 
 
 def training_batches(

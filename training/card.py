@@ -1,79 +1,19 @@
-"""The training card: what a model was trained on and how, as JSON (for tools) and Markdown (for people)."""
+"""The training card's files: JSON (for tools) and Markdown (for people), written and read back.
+
+What goes on a card is :mod:`nerd.training.card_content`'s; this module knows only its format, so that
+anything reading cards (continuing a student, exports) needs nothing of training's preparation.
+"""
 
 from __future__ import annotations
 
 import json
-import platform
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nerd.atomic import atomic_write_text
 
-if TYPE_CHECKING:
-    from training.preparation import Prepared
-    from training.trainer import RunOptions
-
 CARD_JSON = "training_card.json"
 CARD_MARKDOWN = "training_card.md"
-_LIBRARIES = ("nerd", "torch", "transformers", "tokenizers", "accelerate", "safetensors", "seqeval", "numpy")
-
-
-def library_versions() -> dict[str, str | None]:
-    """Installed versions of the libraries a run depends on (None where one is missing)."""
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def build_card(
-    prepared: Prepared,
-    options: RunOptions,
-    history: list[dict[str, Any]],
-    best_epoch: int,
-    status: str,
-    wall_seconds: float,
-    device: str,
-    precision: str,
-) -> dict[str, Any]:
-    """The card's content as a JSON-ready dict."""
-    sources = {}
-    for source in (prepared.distilled, prepared.original, prepared.dev):
-        if source is not None:
-            sources[source.role] = {
-                "files": [
-                    {"path": f.path, "sha256": f.sha256, "sentences": f.sentences} for f in source.files
-                ],
-                "sentences": len(source),
-            }
-    best = next((row for row in history if row["epoch"] == best_epoch), None)
-    return {
-        "status": status,
-        "seed": options.seed,
-        "base_model": str(prepared.base_model.path),
-        "base_model_type": prepared.base_model.config.model_type,
-        "labels": list(prepared.label_space.labels),
-        "label_map": prepared.label_map,
-        "data": sources,
-        "schedule": {
-            "name": str(prepared.schedule),
-            "w0": [round(w0, 6) for w0, _ in prepared.plan],
-            "w1": [round(w1, 6) for _, w1 in prepared.plan],
-        },
-        "hyperparameters": prepared.hyperparameters.model_dump(),
-        "device": device,
-        "precision": precision,
-        "best_epoch": best_epoch,
-        "best_dev": best["dev"] if best else None,
-        "epochs_done": len(history),
-        "history": history,
-        "wall_seconds": round(wall_seconds, 2),
-        "versions": library_versions(),
-    }
 
 
 def card_markdown(card: dict[str, Any]) -> str:
@@ -129,7 +69,7 @@ def card_markdown(card: dict[str, Any]) -> str:
 
 
 def write_card(out_dir: Path, card: dict[str, Any]) -> None:
-    """Write a card (from :func:`build_card`) as ``training_card.json`` and ``training_card.md``."""
+    """Write a card (a :func:`nerd.training.card_content.build_card` dict) as JSON and Markdown."""
     atomic_write_text(out_dir / CARD_JSON, json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(out_dir / CARD_MARKDOWN, card_markdown(card))
 

@@ -15,8 +15,8 @@ from typing import Any
 from nerd.checksums import file_sha256
 from nerd.errors import ConfigError, InputError
 from nerd.json_files import read_json
-from training.card import CARD_JSON
-from training.label_space import LabelSpace
+from nerd.training.card import CARD_JSON
+from nerd.training.label_space import LabelSpace
 
 _PLACEHOLDER = re.compile(r"LABEL_\d+")
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nerd.training.label_space import LabelSpace
+from nerd.training.sources import Example
 from nerd.windows import window_bounds
-from training.label_space import LabelSpace
-from training.sources import Example
 
 IGNORED = -100  # torch's CrossEntropyLoss ignore_index
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from nerd.errors import LabelMapError
 from nerd.labels import read_string_map
 from nerd.spans import is_type_name
-from training.sources import Source
+from nerd.training.sources import Source
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from typing import Any
 
 from nerd.batches import inference_batches
 from nerd.spans import repair_iob2
-from training.batching import collate
-from training.features import Feature
-from training.label_space import LabelSpace
+from nerd.training.batching import collate
+from nerd.training.features import Feature
+from nerd.training.label_space import LabelSpace
 
 
 def predict_tags(

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nerd.errors import ConfigError
-from training.base_model import BaseModel, check_base_model, default_base_model
-from training.continuation import check_continuation
-from training.features import Feature, encode
-from training.label_space import LabelSpace, build_label_space, load_label_map
-from training.presets import Hyperparameters
-from training.schedules import Schedule, parse_schedule, schedule_weights
-from training.sources import Source, load_source, relabel
+from nerd.training.base_model import BaseModel, check_base_model, default_base_model
+from nerd.training.continuation import check_continuation
+from nerd.training.features import Feature, encode
+from nerd.training.label_space import LabelSpace, build_label_space, load_label_map
+from nerd.training.presets import Hyperparameters
+from nerd.training.schedules import Schedule, parse_schedule, schedule_weights
+from nerd.training.sources import Source, load_source, relabel
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,17 @@ from typing import Any
 
 from nerd.errors import InputError, NerdError
 from nerd.scoring import entity_scores
-from training.base_model import offline
-from training.batching import collate, shard, training_batches
-from training.card import build_card, write_card
-from training.checkpoints import load_checkpoint, remove_checkpoint, save_checkpoint
-from training.devices import available_cores, resolve_device, resolve_precision
-from training.features import Feature
-from training.plots import plot_learning_curves, plot_schedule
-from training.prediction import predict_tags
-from training.preparation import Prepared
-from training.schedules import epoch_indices
+from nerd.training.base_model import offline
+from nerd.training.batching import collate, shard, training_batches
+from nerd.training.card import write_card
+from nerd.training.card_content import build_card
+from nerd.training.checkpoints import load_checkpoint, remove_checkpoint, save_checkpoint
+from nerd.training.devices import available_cores, resolve_device, resolve_precision
+from nerd.training.features import Feature
+from nerd.training.plots import plot_learning_curves, plot_schedule
+from nerd.training.prediction import predict_tags
+from nerd.training.preparation import Prepared
+from nerd.training.schedules import epoch_indices
 
 
 class TrainingInterrupted(NerdError):
@@ -225,7 +226,7 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
 
     def card(status: str) -> dict[str, Any]:
         wall = elapsed_before + time.perf_counter() - started
-        built = build_card(prepared, options, history, best_epoch, status, wall, device, precision)
+        built = build_card(prepared, options.seed, history, best_epoch, status, wall, device, precision)
         write_card(out_dir, built)
         return built
 

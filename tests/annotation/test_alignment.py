@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotation.alignment import EventKind, Rung, align_entities, find_occurrences
+from nerd.annotation.alignment import EventKind, Rung, align_entities, find_occurrences
 from nerd.spans import Span, spans_to_iob2
 
 TOKENS = 'The New York Times said " NEW YORK " and U.S officials in Germany \'s Bonn agreed .'.split()

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotation.answers import AnswerError, extract_entities
+from nerd.annotation.answers import AnswerError, extract_entities
 
 REASONING = "1. Context: news.\n2. Candidates: Paris, Le Monde.\n3. Types: Paris is LOC {not a dict}.\n"
 

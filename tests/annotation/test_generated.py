@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotation.answers import AnswerError
-from annotation.generated import analysis_of, extract_generated, read_generated, split_generation_answer
-from annotation.importing import import_bundle
-from annotation.record_shapes import RecordProblem
+from nerd.annotation.answers import AnswerError
+from nerd.annotation.generated import analysis_of, extract_generated, read_generated, split_generation_answer
+from nerd.annotation.importing import import_bundle
+from nerd.annotation.record_shapes import RecordProblem
 from tests.factories import generation_answer, generation_request, output_line, request, write_lines
 
 GOOD_EASY = {

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotation.import_outputs import ImportPaths, check_outputs, write_import
-from annotation.importing import ImportOptions, import_bundle
+from nerd.annotation.import_outputs import ImportPaths, check_outputs, write_import
+from nerd.annotation.importing import ImportOptions, import_bundle
 from nerd.atomic import OutputError
 from nerd.errors import BundleError
 from nerd.labels import LabelSet

@@ -3,13 +3,13 @@ from pathlib import Path
 
 import pytest
 
-from annotation.answers import extract_entities
-from annotation.batch_requests import split_into_files
-from annotation.few_shot import Selection
-from annotation.importing import import_bundle
-from annotation.prompt_inputs import InputFormat
-from annotation.prompt_templates import Template
-from annotation.prompts import PromptOptions, write_prompts
+from nerd.annotation.answers import extract_entities
+from nerd.annotation.batch_requests import split_into_files
+from nerd.annotation.few_shot import Selection
+from nerd.annotation.importing import import_bundle
+from nerd.annotation.prompt_inputs import InputFormat
+from nerd.annotation.prompt_templates import Template
+from nerd.annotation.prompts import PromptOptions, write_prompts
 from nerd.atomic import OutputError
 from nerd.errors import ConfigError
 from tests.factories import conll_text, output_line, write_lines

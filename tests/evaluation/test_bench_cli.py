@@ -12,8 +12,8 @@ runner = CliRunner()
 
 @pytest.fixture
 def served(exported_bundles):
-    from service.app import create_app
-    from service.settings import ServiceSettings
+    from nerd.service.app import create_app
+    from nerd.service.settings import ServiceSettings
 
     out, _, sample = exported_bundles
     with serving(create_app(ServiceSettings(_env_file=None, model_dir=out / "onnx-int8"))) as url:

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evaluation.error_analysis import KINDS, NONE, analyse_errors, sentence_errors
+from nerd.evaluation.error_analysis import KINDS, NONE, analyse_errors, sentence_errors
 from nerd.spans import iob2_to_spans, repair_iob2
 
 

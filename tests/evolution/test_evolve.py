@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from annotation.bundle_lines import read_lines
-from annotation.record_shapes import Shape, read_request, shape_of
-from evolution.planning import PlanOptions, plan_round
-from evolution.rounds import read_round
+from nerd.annotation.bundle_lines import read_lines
+from nerd.annotation.record_shapes import Shape, read_request, shape_of
 from nerd.atomic import OutputError
 from nerd.cli.main import app
 from nerd.errors import InputError
+from nerd.evolution.planning import PlanOptions, plan_round
+from nerd.evolution.rounds import read_round
 from tests.conftest import conll_of, invented_sentences
 
 runner = CliRunner()

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.config import load_config
 from nerd.errors import ConfigError
+from nerd.experiments.config import load_config
 
 MINIMAL = """
 original = ["gold.conll"]

@@ -1,8 +1,8 @@
 import pytest
 
-from experiments.config import GridConfig
-from experiments.grid import Setting, cells, settings
-from experiments.tables import entries, phase2_rows, phase3_rows, wide_table
+from nerd.experiments.config import GridConfig
+from nerd.experiments.grid import Setting, cells, settings
+from nerd.experiments.tables import entries, phase2_rows, phase3_rows, wide_table
 
 
 def grid(**fields):

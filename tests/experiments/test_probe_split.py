@@ -1,8 +1,8 @@
 import pytest
 
-from experiments.probe_split import main, probe_split, read_ids
 from nerd.conll import read_conll
 from nerd.errors import InputError
+from nerd.experiments.probe_split import main, probe_split, read_ids
 from tests.conftest import conll_of, invented_sentences
 
 

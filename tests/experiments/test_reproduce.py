@@ -5,11 +5,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from experiments.config import load_config
-from experiments.grid import cells
-from experiments.runner import GridData, GridObserver, run_grid
 from nerd.cli.main import app
 from nerd.errors import ConfigError
+from nerd.experiments.config import load_config
+from nerd.experiments.grid import cells
+from nerd.experiments.runner import GridData, GridObserver, run_grid
 from tests.conftest import conll_of, invented_sentences
 from tests.factories import cot_answer, output_line, per_line, request, write_lines
 
@@ -121,7 +121,7 @@ class StopInEpoch(GridObserver):
     """Ctrl-C in the second epoch of the first cell."""
 
     def cell_started(self, cell, resumed):
-        from training.trainer import Observer
+        from nerd.training.trainer import Observer
 
         class Stop(Observer):
             def epoch_started(self, epoch, epochs, batches):
@@ -132,7 +132,7 @@ class StopInEpoch(GridObserver):
 
 
 def test_a_stopped_grid_resumes_its_cell_and_refuses_a_changed_recipe(grid_files, tmp_path):
-    from training.trainer import TrainingInterrupted
+    from nerd.training.trainer import TrainingInterrupted
 
     grid = load_config(grid_files).model_copy(update={"groups": ["A"], "schedules": [], "lr_decays": []})
     data = GridData(distilled={"none": []}, original=grid.original, dev=grid.dev)

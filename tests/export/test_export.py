@@ -3,13 +3,13 @@ import shutil
 
 import pytest
 
-from export import verification
-from export.bundles import ExportRequest, VerificationFailed, bundle_dir, export_bundles
-from export.checkpoint import load_checkpoint
 from nerd.atomic import OutputError
 from nerd.errors import InputError
+from nerd.export import verification
+from nerd.export.bundles import ExportRequest, VerificationFailed, bundle_dir, export_bundles
+from nerd.export.checkpoint import load_checkpoint
 from nerd.model_bundle import MANIFEST, find_mismatches, read_manifest, verified_manifest
-from service.engine import OnnxTagger
+from nerd.service.engine import OnnxTagger
 
 
 @pytest.fixture

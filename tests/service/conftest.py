@@ -14,8 +14,8 @@ def bundle(exported_bundles):
 def make_client(bundle):
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
-    from service.settings import ServiceSettings
+    from nerd.service.app import create_app
+    from nerd.service.settings import ServiceSettings
 
     def build(**settings):
         settings.setdefault("model_dir", bundle)

@@ -3,9 +3,9 @@ import time
 
 import pytest
 
-from service.batcher import MicroBatcher, Overloaded
-from service.engine import WordPredictions
-from service.metrics import ServiceMetrics
+from nerd.service.batcher import MicroBatcher, Overloaded
+from nerd.service.engine import WordPredictions
+from nerd.service.metrics import ServiceMetrics
 
 
 def recording_runner(calls, delay=0.0):

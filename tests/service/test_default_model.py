@@ -20,8 +20,8 @@ def test_the_shipped_bundle_is_intact_and_under_30_mb():
 def test_the_app_serves_the_shipped_model_when_none_is_named():
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
-    from service.settings import ServiceSettings
+    from nerd.service.app import create_app
+    from nerd.service.settings import ServiceSettings
 
     text = "Angela Merkel met Emmanuel Macron in Paris on Tuesday to discuss the European Union budget."
     with TestClient(create_app(ServiceSettings(_env_file=None))) as client:

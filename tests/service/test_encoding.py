@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.encoding import WordEncoder
+from nerd.service.encoding import WordEncoder
 
 words = st.lists(st.text(min_size=0, max_size=12), max_size=40)
 
@@ -15,9 +15,9 @@ def encoder_and_tokenizer(tiny_encoder):
 
 
 def test_windows_match_what_training_encodes(encoder_and_tokenizer):
-    from training.features import encode
-    from training.label_space import LabelSpace
-    from training.sources import Example
+    from nerd.training.features import encode
+    from nerd.training.label_space import LabelSpace
+    from nerd.training.sources import Example
 
     encoder, tokenizer = encoder_and_tokenizer
     sentences = [

@@ -10,8 +10,8 @@ schemathesis = pytest.importorskip("schemathesis")
 
 @pytest.fixture(scope="module")
 def base_url(bundle):
-    from service.app import create_app
-    from service.settings import ServiceSettings
+    from nerd.service.app import create_app
+    from nerd.service.settings import ServiceSettings
 
     with serving(create_app(ServiceSettings(_env_file=None, model_dir=bundle))) as url:
         yield url

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (Debian
 
 @pytest.fixture
 def server(bundle, tmp_path):
-    from service.app import create_app
-    from service.settings import ServiceSettings
+    from nerd.service.app import create_app
+    from nerd.service.settings import ServiceSettings
 
     keys = tmp_path / "keys"
     keys.write_text("page-key\n")

@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from nerd.errors import ConfigError, InputError
-from training.base_model import check_base_model, default_base_model
+from nerd.training.base_model import check_base_model, default_base_model
 
 
 def test_a_good_encoder_directory_passes(tiny_encoder):

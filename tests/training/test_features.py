@@ -3,9 +3,9 @@ import functools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from training.features import IGNORED, encode
-from training.label_space import LabelSpace
-from training.sources import Example
+from nerd.training.features import IGNORED, encode
+from nerd.training.label_space import LabelSpace
+from nerd.training.sources import Example
 
 SPACE = LabelSpace(("LOC", "PER"))
 

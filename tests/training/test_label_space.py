@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nerd.errors import LabelMapError
-from training.label_space import LabelSpace, build_label_space, load_label_map
-from training.sources import Example, Source, relabel
+from nerd.training.label_space import LabelSpace, build_label_space, load_label_map
+from nerd.training.sources import Example, Source, relabel
 
 
 def source(role, *tag_rows):

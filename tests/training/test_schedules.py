@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nerd.errors import ConfigError
-from training.schedules import Schedule, epoch_indices, epoch_sample, parse_schedule, schedule_weights
+from nerd.training.schedules import Schedule, epoch_indices, epoch_sample, parse_schedule, schedule_weights
 
 
 def w0s(name, epochs):

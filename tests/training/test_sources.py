@@ -2,7 +2,7 @@ import pytest
 
 from nerd.errors import ConllFormatError, InputError
 from nerd.records import TrainingRecord
-from training.sources import load_source
+from nerd.training.sources import load_source
 
 
 def test_distilled_jsonl_and_conll_read_the_same(tmp_path):

@@ -1,6 +1,6 @@
 import pytest
 
-from training.summary import summarise, summary_markdown
+from nerd.training.summary import summarise, summary_markdown
 
 
 def scores(f1):

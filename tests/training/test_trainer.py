@@ -4,11 +4,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from training.card import CARD_JSON
-from training.checkpoints import CHECKPOINT_DIR
-from training.preparation import prepare
-from training.presets import Hyperparameters
-from training.trainer import Observer, RunOptions, TrainingInterrupted, train_run
+from nerd.training.card import CARD_JSON
+from nerd.training.checkpoints import CHECKPOINT_DIR
+from nerd.training.preparation import prepare
+from nerd.training.presets import Hyperparameters
+from nerd.training.trainer import Observer, RunOptions, TrainingInterrupted, train_run
 
 HYPER = Hyperparameters(epochs=3, learning_rate=3e-3, batch_size=8, max_length=32, precision="fp32")
 

@@ -88,13 +88,13 @@ def bench_cli(
 ) -> None:
     """Measure a bundle's latency and throughput (and PyTorch's, side by side) before deploying it."""
     with exit_on_error():
-        from evaluation.bench_plot import plot_bench
-        from evaluation.benchmarking import measure, onnx_backend, pipeline_backend, pytorch_backend
-        from evaluation.http_load import run_clients
-        from export.verification import load_sample
         from nerd.atomic import atomic_write_text
+        from nerd.evaluation.bench_plot import plot_bench
+        from nerd.evaluation.benchmarking import measure, onnx_backend, pipeline_backend, pytorch_backend
+        from nerd.evaluation.http_load import run_clients
+        from nerd.export.verification import load_sample
         from nerd.model_bundle import read_manifest
-        from service.engine import CPU, CUDA, default_threads
+        from nerd.service.engine import CPU, CUDA, default_threads
 
         sizes, words, clients = (
             parse_ints(batch_sizes, "--batch-sizes"),

@@ -16,8 +16,8 @@ from nerd.cli.console import console, error_console, exit_on_error, progress_bar
 from nerd.errors import ConfigError
 
 if TYPE_CHECKING:
-    from training.preparation import Prepared
-    from training.trainer import RunOptions, RunResult
+    from nerd.training.preparation import Prepared
+    from nerd.training.trainer import RunOptions, RunResult
 
 
 class Preset(StrEnum):
@@ -186,7 +186,7 @@ def train_cli(
 ) -> None:
     """Fine-tune a token classifier on distilled and original data, scored on a dev set after every epoch."""
     with exit_on_error():
-        from training.presets import PRESETS
+        from nerd.training.presets import PRESETS
 
         overrides = {
             "epochs": epochs,
@@ -206,7 +206,7 @@ def train_cli(
         if with_earlier_data:
             if base_model is None:
                 raise ConfigError("--with-earlier-data needs --base-model: the checkpoint to continue")
-            from training.continuation import earlier_data
+            from nerd.training.continuation import earlier_data
 
             earlier_distilled, earlier_original = earlier_data(base_model)
             distilled = _union(earlier_distilled, distilled)
@@ -295,11 +295,11 @@ def run_training(
     keep_checkpoint: bool = False,
 ) -> list[RunResult]:
     """Train one run per seed (the function behind ``nerd train``); returns the results in seed order."""
-    from training.card import read_card
-    from training.checkpoints import read_progress
-    from training.preparation import prepare
-    from training.summary import write_summary
-    from training.trainer import RunOptions
+    from nerd.training.card import read_card
+    from nerd.training.checkpoints import read_progress
+    from nerd.training.preparation import prepare
+    from nerd.training.summary import write_summary
+    from nerd.training.trainer import RunOptions
 
     _check_out(out, resume, force)
     with console.status("Reading data and checking the encoder"):
@@ -346,7 +346,7 @@ def run_training(
 
 
 def _finished(run_dir: Path, card: dict[str, Any]) -> RunResult:
-    from training.trainer import RunResult
+    from nerd.training.trainer import RunResult
 
     return RunResult(
         out_dir=run_dir,
@@ -405,7 +405,7 @@ class _ProgressObserver:
 
 
 def _train_one(prepared: Prepared, options: RunOptions) -> RunResult:
-    from training.trainer import TrainingInterrupted, train_run
+    from nerd.training.trainer import TrainingInterrupted, train_run
 
     progress = progress_bar()
     try:

@@ -85,8 +85,8 @@ def serve_cli(
         import uvicorn
 
         from nerd.model_bundle import verified_manifest
-        from service.engine import default_threads
-        from service.settings import ServiceSettings
+        from nerd.service.engine import default_threads
+        from nerd.service.settings import ServiceSettings
 
         overrides = {
             "NERD_MODEL_DIR": str(model.resolve()) if model else None,
@@ -99,7 +99,7 @@ def serve_cli(
         }
         # Workers are separate processes: they read their settings from the environment.
         os.environ.update({name: value for name, value in overrides.items() if value is not None})
-        from service.app import create_app
+        from nerd.service.app import create_app
 
         settings = ServiceSettings()
         create_app(settings)  # fails here, in the parent, on a missing model or an unreadable key file
@@ -115,7 +115,7 @@ def serve_cli(
             markup=False,
         )
         uvicorn.run(
-            "service.app:create_app",
+            "nerd.service.app:create_app",
             factory=True,
             host=host,
             port=port,

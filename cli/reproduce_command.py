@@ -11,9 +11,9 @@ from rich.progress import Progress
 from nerd.cli.console import console, exit_on_error, progress_bar
 
 if TYPE_CHECKING:
-    from experiments.config import GridConfig
-    from experiments.grid import Cell
-    from experiments.runner import GridData
+    from nerd.experiments.config import GridConfig
+    from nerd.experiments.grid import Cell
+    from nerd.experiments.runner import GridData
 
 
 def reproduce_cli(
@@ -54,9 +54,9 @@ def reproduce_cli(
 ) -> None:
     """Reproduce the paper's experiments: teacher vs gold, groups A-E, and the mixing schedules."""
     with exit_on_error():
-        from experiments.config import load_config
-        from experiments.report import write_report
-        from experiments.runner import run_grid
+        from nerd.experiments.config import load_config
+        from nerd.experiments.report import write_report
+        from nerd.experiments.runner import run_grid
 
         grid = load_config(config)
         overrides: dict[str, Any] = {}
@@ -78,8 +78,8 @@ def reproduce_cli(
 
 def _imported_teacher(grid: GridConfig, out: Path) -> GridData:
     """Import the teacher bundle's two parts once (phase 1 comes from the CoNLL part's gold scores)."""
-    from experiments.runner import GridData
     from nerd.cli.import_command import run_import
+    from nerd.experiments.runner import GridData
 
     parts = {"conll": (grid.teacher.conll, grid.teacher.gold), "bbc": (grid.teacher.bbc, None)}
     data_files: dict[str, Path] = {}
@@ -140,7 +140,7 @@ class _GridProgress:
         console.print(f"{total} cells, {finished} already finished, {total - finished} to train")
 
     def cell_started(self, cell: Cell, resumed: bool) -> Any:
-        from training.trainer import Observer
+        from nerd.training.trainer import Observer
 
         grid_progress = self
 
@@ -161,7 +161,7 @@ class _GridProgress:
         return _Epochs()
 
     def cell_done(self, cell: Cell, result: dict[str, Any]) -> None:
-        from experiments.report import write_report
+        from nerd.experiments.report import write_report
 
         self.progress.update(self.cells, advance=1)
         console.print(

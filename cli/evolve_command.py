@@ -94,7 +94,7 @@ def plan_cli(
 ) -> None:
     """Run the student on labelled data, collect its mistakes, and write the round's Batch requests."""
     with exit_on_error():
-        from evolution.planning import PlanOptions, plan_round
+        from nerd.evolution.planning import PlanOptions, plan_round
         from nerd.labels import load_label_set
 
         options = PlanOptions(
@@ -159,10 +159,10 @@ def stand_in_cli(
     """NOT an LLM: answer a round's requests from templates and a gazetteer, as Batch API output,
     to rehearse the round trip offline. Its sentences are formulaic; see docs/evolve.md."""
     with exit_on_error():
-        from annotation.batch_requests import PART_PATTERN
-        from evolution.rounds import read_round
-        from evolution.stand_in_teacher import answer_requests, load_gazetteer
+        from nerd.annotation.batch_requests import PART_PATTERN
         from nerd.atomic import atomic_write_text
+        from nerd.evolution.rounds import read_round
+        from nerd.evolution.stand_in_teacher import answer_requests, load_gazetteer
 
         read_round(round_dir)
         lines = answer_requests(sorted(round_dir.glob(PART_PATTERN)), load_gazetteer(gazetteer), seed)
@@ -187,8 +187,8 @@ def report_cli(
 ) -> None:
     """F1 per round: the probe score each round started from, and the held-out score before and after."""
     with exit_on_error():
-        from evolution.report import format_value, markdown, report_rows
         from nerd.atomic import atomic_write_text
+        from nerd.evolution.report import format_value, markdown, report_rows
 
         rows = report_rows(rounds)
         table = Table(

@@ -64,10 +64,10 @@ def evaluate_cli(
 ) -> None:
     """Score a model on labelled CoNLL data: seqeval default and strict, errors by kind, type confusion."""
     with exit_on_error():
-        from evaluation.evaluating import compare as compare_reports
-        from evaluation.evaluating import evaluate
-        from evaluation.reports import markdown_report, score_rows, worst_sentences
         from nerd.atomic import atomic_write_text
+        from nerd.evaluation.evaluating import compare as compare_reports
+        from nerd.evaluation.evaluating import evaluate
+        from nerd.evaluation.reports import markdown_report, score_rows, worst_sentences
         from nerd.labels import read_string_map
 
         mapping = read_string_map(label_map) if label_map else None

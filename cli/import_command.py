@@ -99,9 +99,9 @@ def run_import(
     drop_hallucinated: bool = False,
 ) -> dict[str, Any]:
     """Import ``sources`` into ``out`` and return the report (the function behind ``nerd import``)."""
-    from annotation.import_outputs import ImportPaths, check_outputs, write_import
-    from annotation.importing import ImportOptions, import_bundle
-    from annotation.teacher_eval import score_against_gold
+    from nerd.annotation.import_outputs import ImportPaths, check_outputs, write_import
+    from nerd.annotation.importing import ImportOptions, import_bundle
+    from nerd.annotation.teacher_eval import score_against_gold
     from nerd.conll import read_conll
     from nerd.labels import load_label_set
 

@@ -101,11 +101,11 @@ def export_cli(
 ) -> None:
     """Export a trained model to ONNX bundles, each verified against PyTorch before it is written."""
     with exit_on_error():
-        from export.bundles import ExportRequest, VerificationFailed, bundle_dir, export_bundles
-        from export.checkpoint import load_checkpoint
-        from export.onnx_variants import detect_int8_target
         from nerd.bundle_archive import pack as pack_bundles
-        from service.engine import default_threads
+        from nerd.export.bundles import ExportRequest, VerificationFailed, bundle_dir, export_bundles
+        from nerd.export.checkpoint import load_checkpoint
+        from nerd.export.onnx_variants import detect_int8_target
+        from nerd.service.engine import default_threads
 
         chosen = parse_variants(variants)
         checkpoint = load_checkpoint(model_dir, max_length=max_length)

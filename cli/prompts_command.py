@@ -8,10 +8,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from annotation.batch_requests import DEFAULT_MODEL, MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE
-from annotation.few_shot import Selection
-from annotation.prompt_inputs import InputFormat
-from annotation.prompt_templates import Template
+from nerd.annotation.batch_requests import DEFAULT_MODEL, MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE
+from nerd.annotation.few_shot import Selection
+from nerd.annotation.prompt_inputs import InputFormat
+from nerd.annotation.prompt_templates import Template
 from nerd.cli.console import console, exit_on_error, progress_bar
 
 
@@ -77,7 +77,7 @@ def prompts_cli(
     force: Annotated[bool, typer.Option("--force", help="Replace request files already in --out.")] = False,
 ) -> None:
     """Write OpenAI Batch API annotation requests (chain-of-thought or standard prompts) for a text."""
-    from annotation.prompts import PromptOptions, write_prompts
+    from nerd.annotation.prompts import PromptOptions, write_prompts
     from nerd.labels import load_label_set
 
     with exit_on_error():
