@@ -28,6 +28,14 @@ def parse_ints(text: str, option: str) -> list[int]:
     return values
 
 
+def checkpoint_holding(bundle: Path, source_model: str) -> Path | None:
+    """The training directory around a bundle that ``nerd export`` left inside it, else None."""
+    parent = bundle.resolve().parent
+    if parent.name == Path(source_model).name and (parent / "config.json").is_file():
+        return parent
+    return None
+
+
 def bench_cli(
     model: Annotated[
         Path, typer.Argument(help="A bundle directory (onnx-<variant>/).", file_okay=False, exists=True)
@@ -36,7 +44,8 @@ def bench_cli(
         Path | None,
         typer.Option(
             help="The trained checkpoint, for PyTorch and transformers-pipeline rows. Default: the "
-            "bundle's source model when it exists here.",
+            "directory holding the bundle, when it is the training directory the bundle came from "
+            "(nerd export's default --out).",
             file_okay=False,
         ),
     ] = None,
@@ -117,11 +126,17 @@ def bench_cli(
                 backend, counter = onnx_backend(model, provider, cores)
                 backends.append(backend)
                 tokens_of = tokens_of or counter
-            source = checkpoint or Path(manifest.source_model)
-            if pytorch and (source / "config.json").is_file():
+            source = checkpoint or checkpoint_holding(model, manifest.source_model)
+            if pytorch and source is not None and (source / "config.json").is_file():
                 backends += [pytorch_backend(source, cores), pipeline_backend(source, cores)]
+            elif pytorch and source is not None:
+                error_console.print(f"no checkpoint at {source}: PyTorch rows skipped", markup=False)
             elif pytorch:
-                error_console.print(f"no checkpoint at {source}: PyTorch rows skipped (--checkpoint DIR)")
+                error_console.print(
+                    "PyTorch rows skipped: give --checkpoint DIR, the training directory this bundle "
+                    f"was exported from ({Path(manifest.source_model).name!r} where it was made)",
+                    markup=False,
+                )
             for backend in backends:
                 status.update(f"measuring {backend.name}")
                 try:

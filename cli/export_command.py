@@ -64,6 +64,13 @@ def export_cli(
     out: Annotated[
         Path | None, typer.Option(help="Where onnx-<variant>/ directories go. Default: MODEL_DIR.")
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="The bundle's name, shown by nerd serve's page and /v1/model and used for the --pack "
+            "archive. Default: the name of the --out directory."
+        ),
+    ] = None,
     pack: Annotated[
         bool,
         typer.Option(
@@ -102,7 +109,12 @@ def export_cli(
     """Export a trained model to ONNX bundles, each verified against PyTorch before it is written."""
     with exit_on_error():
         from nerd.bundle_archive import pack as pack_bundles
-        from nerd.export.bundles import ExportRequest, VerificationFailed, bundle_dir, export_bundles
+        from nerd.export.bundles import (
+            ExportRequest,
+            VerificationFailed,
+            bundle_dir,
+            export_bundles,
+        )
         from nerd.export.checkpoint import load_checkpoint
         from nerd.export.onnx_variants import detect_int8_target
         from nerd.service.engine import default_threads
@@ -113,6 +125,7 @@ def export_cli(
         out_dir = out or model_dir
         request = ExportRequest(
             checkpoint=checkpoint,
+            name=name,
             variants=chosen,  # type: ignore[arg-type]
             out_dir=out_dir,
             verify_on=verify_on,
@@ -132,7 +145,7 @@ def export_cli(
         for result in results:
             console.print(f"{result['variant']}: {bundle_dir(out_dir, result['variant'])}")
         if pack:
-            archive = out_dir / f"{checkpoint.name}-onnx.tar.gz"
+            archive = out_dir / f"{request.bundle_name}-onnx.tar.gz"
             digest = pack_bundles([bundle_dir(out_dir, v) for v in chosen], archive)
             console.print(f"packed: {archive} (sha256 {digest})")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +12,7 @@ from typing import Annotated
 import typer
 
 from nerd.cli.console import error_console, exit_on_error
+from nerd.errors import ConfigError
 
 
 class ServeDevice(StrEnum):
@@ -34,6 +37,26 @@ LOG_CONFIG = {
         "uvicorn": {"handlers": ["server"], "level": "INFO", "propagate": False},
     },
 }
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port something already listens on, before anything is printed or loaded.
+
+    uvicorn would find out only after the "call it" line, with a bare ``[Errno 98]``.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT by an earlier server is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} on {host} is already in use: stop what listens there, or choose another "
+                    f"port with --port N (make serve PORT=N)"
+                ) from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
 def serve_cli(
@@ -101,12 +124,17 @@ def serve_cli(
         os.environ.update({name: value for name, value in overrides.items() if value is not None})
         from nerd.service.app import create_app
 
+        check_port_free(host, port)
         settings = ServiceSettings()
         create_app(settings)  # fails here, in the parent, on a missing model or an unreadable key file
         # A bundle that fails its checksums stops here with the file named, before any worker starts.
         verified_manifest(settings.model_dir)
         address = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"
-        error_console.print(f"serving {settings.model_dir} on {address}/ (a page to try it; Ctrl-C stops)")
+        error_console.print(
+            f"serving {settings.model_dir} on {address}/ (a page to try it; Ctrl-C stops)",
+            soft_wrap=True,
+            markup=False,
+        )
         auth = ' -H "Authorization: Bearer $KEY"' if settings.accepted_keys() else ""
         error_console.print(
             f"call it: curl -s {address}/v1/entities -H 'Content-Type: application/json'{auth} "

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nerd.atomic import OutputError, atomic_write_text
-from nerd.errors import NerdError
+from nerd.errors import ConfigError, NerdError
 from nerd.export.checkpoint import CARD_FILES, Checkpoint
 from nerd.export.onnx_variants import Int8Target, convert_fp16, copy_support_files, export_fp32, quantize_int8
 from nerd.export.verification import (
@@ -34,6 +35,7 @@ from nerd.export.verification import (
 from nerd.model_bundle import MANIFEST, MODEL_FILE, Manifest, Variant, checksums
 from nerd.service.engine import CUDA, OnnxTagger, default_threads
 
+_BUNDLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 PRODUCERS = ("nerd", "torch", "transformers", "optimum", "optimum-onnx", "onnx", "onnxruntime")
 
 
@@ -53,12 +55,27 @@ class ExportRequest:
     checkpoint: Checkpoint
     variants: Sequence[Variant]
     out_dir: Path
+    name: str | None = None  # the bundle's name; None: the out_dir's name
     verify_on: Path | None = None
     allowed_drop: float = DEFAULT_ALLOWED_DROP
     int8_target: Int8Target = "avx512_vnni"
     opset: int | None = None
     force: bool = False
     threads: int = field(default_factory=default_threads)
+
+    @property
+    def bundle_name(self) -> str:
+        return check_bundle_name(self.name if self.name is not None else self.out_dir.resolve().name)
+
+
+def check_bundle_name(name: str) -> str:
+    """A bundle name fit for a page title and an archive's file name, or a ConfigError saying why not."""
+    if not _BUNDLE_NAME.fullmatch(name):
+        raise ConfigError(
+            f"bundle name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
 
 
 def bundle_dir(out_dir: Path, variant: str) -> Path:
@@ -81,6 +98,7 @@ def _opset(model: Path) -> int:
 
 
 def _check_targets(request: ExportRequest) -> None:
+    check_bundle_name(request.bundle_name)  # refused now, not after minutes of export
     try:
         request.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -105,14 +123,15 @@ def _write_manifest(
     """Checksum the variant's files, write its ``bundle.json``, and return what was written."""
     checkpoint = request.checkpoint
     manifest = Manifest(
-        name=checkpoint.name,
+        name=request.bundle_name,
         variant=variant,
         labels=checkpoint.labels,
         max_length=checkpoint.max_length,
         opset=_opset(directory / MODEL_FILE),
         producers=producer_versions(),
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        source_model=str(checkpoint.path.resolve()),
+        # The directory's name only: a bundle travels, and the maker's paths are nobody else's business.
+        source_model=checkpoint.name,
         training_card="training_card.json" if (directory / "training_card.json").is_file() else None,
         quantization=quantization,
         verification=verification,
@@ -139,10 +158,36 @@ def _build_variant(request: ExportRequest, variant: Variant, raw: Path, dest: Pa
     for name in ("ort_config.json",):
         # optimum's own record of the quantisation; the manifest carries the same facts.
         (dest / name).unlink(missing_ok=True)
-    for name in CARD_FILES:
-        if (request.checkpoint.path / name).is_file():
-            shutil.copy2(request.checkpoint.path / name, dest / name)
+    _copy_card(request.checkpoint.path, dest)
     return quantization
+
+
+def _copy_card(checkpoint: Path, dest: Path) -> None:
+    """The training card, with each path of the training machine cut to its file name."""
+    card_path = checkpoint / CARD_FILES[0]
+    if not card_path.is_file():
+        return
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    renames: dict[str, str] = {}
+
+    def own_name(path: Any) -> Any:
+        if not isinstance(path, str) or not path:
+            return path
+        renames[path] = Path(path).name
+        return renames[path]
+
+    card["base_model"] = own_name(card.get("base_model"))
+    for source in card.get("data", {}).values():
+        for entry in source.get("files", []):
+            entry["path"] = own_name(entry.get("path"))
+    atomic_write_text(dest / CARD_FILES[0], json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    markdown = checkpoint / CARD_FILES[1]
+    if markdown.is_file():
+        page = markdown.read_text(encoding="utf-8")
+        # Longest first, so that a path which begins another is not cut inside it.
+        for path in sorted(renames, key=len, reverse=True):
+            page = page.replace(path, renames[path])
+        atomic_write_text(dest / CARD_FILES[1], page)
 
 
 def export_bundles(

@@ -15,6 +15,31 @@ def test_every_command_explains_its_options():
         assert "--out" in result.output
 
 
+def every_command_path(group=None, prefix=()):
+    """Every command's words, sub-commands included: ("train",), ("evolve", "plan"), ..."""
+    import typer.main
+
+    group = group or typer.main.get_command(app)
+    for name, command in group.commands.items():
+        if getattr(command, "commands", None):
+            yield from every_command_path(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+def test_help_shows_values_only_for_options_that_take_one():
+    """No <bool> after a flag, no {name} or <list[Path]> placeholders: they read as if flags took values."""
+    paths = list(every_command_path())
+    assert ("evolve", "plan") in paths and ("serve",) in paths
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"}, terminal_width=200)
+        assert result.exit_code == 0, (path, result.output)
+        for placeholder in ("<bool>", "list[", "<path>", "<int>"):
+            assert placeholder not in result.output, (path, placeholder)
+        (usage,) = (line for line in result.output.splitlines() if "Usage:" in line)
+        assert "{" not in usage, (path, usage)
+
+
 def test_import_writes_data_and_prints_the_audit(tmp_path):
     write_lines(tmp_path / "b" / "requests.jsonl", [request("a", "Ann sang ."), request("b", "Bob ran .")])
     write_lines(tmp_path / "b" / "output.jsonl", [output_line("a", cot_answer("Result: {'PER': ['Ann']}"))])

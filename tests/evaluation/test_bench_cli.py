@@ -20,7 +20,7 @@ def served(exported_bundles):
         yield out / "onnx-int8", url, sample
 
 
-def test_bench_measures_in_process_and_over_http_and_writes_json_and_png(served, tmp_path):
+def test_bench_measures_in_process_and_over_http_and_writes_json_and_png(served, trained_model, tmp_path):
     bundle, url, sample = served
     report_path, plot = tmp_path / "bench.json", tmp_path / "bench.png"
     result = runner.invoke(
@@ -28,6 +28,8 @@ def test_bench_measures_in_process_and_over_http_and_writes_json_and_png(served,
         [
             "bench",
             str(bundle),
+            "--checkpoint",
+            str(trained_model),
             "--data",
             str(sample),
             "--batch-sizes",

@@ -1,3 +1,5 @@
+import json
+
 from typer.testing import CliRunner
 
 from nerd.cli.main import app
@@ -11,8 +13,15 @@ def test_export_pack_verify_and_unpack_from_the_command_line(trained_model, samp
     result = runner.invoke(app, [*arguments, "--out", str(out), "--pack", "--int8-target", "avx2"])
     assert result.exit_code == 0, result.output
     assert "int8" in result.output and (out / "onnx-int8" / "model.onnx").is_file()
-    archive = out / f"{trained_model.name}-onnx.tar.gz"
+    archive = out / "bundles-onnx.tar.gz"  # named after --out, as the bundle is
     assert archive.is_file() and (out / f"{archive.name}.sha256").is_file()
+    manifest = json.loads((out / "onnx-int8" / "bundle.json").read_text())
+    assert manifest["name"] == "bundles" and manifest["source_model"] == trained_model.name
+    card = (out / "onnx-int8" / "training_card.json").read_text() + (
+        out / "onnx-int8" / "training_card.md"
+    ).read_text()
+    assert str(tmp_path.parents[1]) not in card  # no path of the training machine travels
+    assert json.loads((out / "onnx-int8" / "training_card.json").read_text())["data"]
 
     verified = runner.invoke(app, ["verify", str(out / "onnx-int8")])
     assert verified.exit_code == 0 and "OK" in verified.output
@@ -28,6 +37,17 @@ def test_export_pack_verify_and_unpack_from_the_command_line(trained_model, samp
 
     again = runner.invoke(app, ["export", str(trained_model), "--variants", "int8", "--out", str(out)])
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_the_bundle_takes_the_name_it_is_given_and_refuses_a_bad_one(trained_model, tmp_path):
+    out = tmp_path / "m"
+    arguments = ["export", str(trained_model), "--variants", "fp32", "--out", str(out)]
+    refused = runner.invoke(app, [*arguments, "--name", "../escape"])
+    assert refused.exit_code == 1 and "bundle name '../escape'" in refused.output
+    assert not (out / "onnx-fp32").exists()
+    result = runner.invoke(app, [*arguments, "--name", "en-news.v2"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "onnx-fp32" / "bundle.json").read_text())["name"] == "en-news.v2"
 
 
 def test_an_unknown_variant_is_named(trained_model):
