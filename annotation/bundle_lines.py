@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nerd.errors import BundleError
+from nerd.json_files import json_error_text
 
 # No honest record comes near this; a longer line is rejected without being parsed.
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -41,12 +42,15 @@ def discover(sources: list[Path]) -> list[Path]:
     """The bundle files named by ``sources``: files as given, directories searched for ``*.jsonl``.
 
     Raises:
-        BundleError: a source that does not exist.
+        BundleError: a source that does not exist, or a directory without a ``*.jsonl`` file.
     """
     found: list[Path] = []
     for source in sources:
         if source.is_dir():
-            found.extend(sorted(path for path in source.rglob("*.jsonl") if path.is_file()))
+            inside = sorted(path for path in source.rglob("*.jsonl") if path.is_file())
+            if not inside:
+                raise BundleError("no *.jsonl file in this directory (or below it)", path=source)
+            found.extend(inside)
         elif source.is_file():
             found.append(source)
         else:
@@ -84,7 +88,7 @@ def _parse(path: str, number: int, data: bytes) -> BundleLine:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        return _broken(path, number, data, "broken_json_line", f"{error.msg} at column {error.colno}")
+        return _broken(path, number, data, "broken_json_line", json_error_text(error))
     except RecursionError:
         return _broken(path, number, data, "broken_json_line", "nested too deeply")
     if not isinstance(value, dict):

@@ -111,14 +111,23 @@ def import_bundle(
     """Read the bundle files under ``sources`` and label every answer.
 
     Raises:
-        BundleError: something that spoils the bundle as a whole: a missing source, no records at
-            all, batch output without its requests file, a broken or contradictory request line.
+        BundleError: something that spoils the bundle as a whole: a missing source, a directory
+            without bundle files, no records at all or none of a known shape, batch output without
+            its requests file, a broken or contradictory request line.
     """
     options = options or ImportOptions()
     inputs = discover(list(sources))
     files = _read_files(inputs)
     if not files.answers and not files.requests:
-        raise BundleError("no records found", path=", ".join(str(path) for path in inputs) or "(no files)")
+        raise BundleError(
+            "no records found: every file is empty", path=", ".join(str(path) for path in inputs)
+        )
+    if all(source["shape"] is None for source in files.summary):
+        raise BundleError(
+            "no record of a known shape (Batch API requests, output or errors; per-line exports with "
+            "id, text or tokens and response; structured records with entities): is this a bundle?",
+            path=", ".join(source["file"] for source in files.summary if source["lines"]),
+        )
     if not files.requests and any(shape is Shape.BATCH_OUTPUT for _, _, shape in files.answers):
         first = next(line for _, line, shape in files.answers if shape is Shape.BATCH_OUTPUT)
         raise BundleError(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nerd.conll import read_conll
 from nerd.errors import InputError
+from nerd.json_files import json_error_text
 from nerd.spans import parse_tag
 from nerd.tokenization import split_sentences, tokenize_words
 
@@ -93,7 +94,7 @@ def read_sentences(
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
-                raise InputError(f"not JSON: {error.msg}", path=path, line=number) from None
+                raise InputError(f"not JSON: {json_error_text(error)}", path=path, line=number) from None
             value = record.get(text_field) if isinstance(record, dict) else None
             if not isinstance(value, str):
                 raise InputError(f"no string field {text_field!r}", path=path, line=number, field=text_field)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 
 import typer
@@ -17,10 +18,23 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from nerd.errors import NerdError
+from nerd.errors import NerdError, NerdWarning
 
 console = Console()
 error_console = Console(stderr=True)
+
+
+def show_warnings_as_lines() -> None:
+    """Print nerd's own warnings as one yellow line on stderr, not Python's file:line form."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        if issubclass(category, NerdWarning):
+            error_console.print(f"[yellow]warning:[/] {escape(str(message))}", soft_wrap=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 @contextlib.contextmanager

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from nerd.cli.console import console, error_console, exit_on_error
@@ -76,7 +78,7 @@ def evaluate_cli(
         report = evaluation.report
         show_scores(report, score_rows(report))
         for warning in report["warnings"]:
-            error_console.print(f"[yellow]warning:[/] {warning}")
+            error_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
         if compare:
             baseline = _read_report(compare)
             show_comparison(compare_reports(report, baseline), compare)
@@ -103,16 +105,21 @@ def _read_report(path: Path) -> dict[str, Any]:
 
 def show_scores(report: dict[str, Any], rows: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
     timing = report["timing"]
+    # No vertical rules: the eight columns fit 80 columns of terminal without wrapping a row name.
     table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
         title=report["model"]["description"],
         caption=(
             f"{timing['sentences']} sentences; model {timing['model_seconds']:.2f} s, inference "
             f"{timing['inference_seconds']:.2f} s, end to end {timing['wall_seconds']:.2f} s"
         ),
     )
-    table.add_column("")
-    for column in ("P", "R", "F1", "strict P", "strict R", "strict F1", "support"):
+    # "micro avg" on one row at 80 columns: the numbers' headers wrap instead.
+    table.add_column("", no_wrap=True)
+    for column in ("P", "R", "F1", "strict P", "strict R", "strict F1"):
         table.add_column(column, justify="right")
+    table.add_column("support", justify="right", no_wrap=True)
     for name, default, strict in rows:
         table.add_row(
             name,
@@ -123,7 +130,24 @@ def show_scores(report: dict[str, Any], rows: list[tuple[str, dict[str, Any], di
         )
     console.print(table)
     kinds = ", ".join(f"{kind.replace('_', ' ')} {count}" for kind, count in report["errors"].items())
-    console.print(f"errors: {kinds}")
+    console.print(f"errors: {kinds}", soft_wrap=True)
+    show_confusion(report["confusion"])
+
+
+def show_confusion(confusion: dict[str, dict[str, int]]) -> None:
+    """Gold types down, predicted types across; the diagonal holds the entities found with the right type."""
+    types = list(confusion)
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("gold", no_wrap=True)
+    for name in types:
+        table.add_column(name, justify="right")
+    for gold in types:
+        table.add_row(
+            gold, *(f"[bold]{confusion[gold][p]}[/]" if p == gold else str(confusion[gold][p]) for p in types)
+        )
+    # A line of its own: as the table's title it would wrap over a table of few types.
+    console.print("Confusion: gold type down, predicted across")
+    console.print(table)
 
 
 def show_comparison(rows: list[tuple[str, float, float, float]], baseline: Path) -> None:

@@ -6,6 +6,7 @@ import typer
 
 from nerd import __version__
 from nerd.cli.bench_command import bench_cli
+from nerd.cli.console import show_warnings_as_lines
 from nerd.cli.evaluate_command import evaluate_cli
 from nerd.cli.evolve_command import evolve_app
 from nerd.cli.export_command import export_cli, unpack_cli, verify_cli
@@ -53,6 +54,7 @@ def _root(
     """NER distillation for closed networks."""
     # Every command runs offline: nothing anywhere may reach for a model hub.
     go_offline()
+    show_warnings_as_lines()
 
 
 def main() -> None:

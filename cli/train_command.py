@@ -313,7 +313,7 @@ def run_training(
             label_map=label_map,
         )
     for warning in prepared.warnings:
-        error_console.print(f"[yellow]warning:[/] {escape(warning)}")
+        error_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     show_plan(prepared)
     results: list[RunResult] = []
     for seed, run_dir in _run_directories(out, seeds).items():

@@ -22,6 +22,11 @@ def _umask() -> int:
     return current
 
 
+def new_file_mode() -> int:
+    """The permissions a new file gets here (0644 under the usual umask 022)."""
+    return 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | Path, *, binary: bool = False) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on a clean exit it replaces ``path`` in one rename."""
@@ -33,7 +38,7 @@ def atomic_writer(path: str | Path, *, binary: bool = False) -> Iterator[IO]:
         raise OutputError(f"{target}: cannot write: {error.strerror or error}") from None
     try:
         # mkstemp creates 0600 files; the output should get the permissions any new file would.
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, new_file_mode())
         mode = "wb" if binary else "w"
         encoding = None if binary else "utf-8"
         with os.fdopen(handle, mode, encoding=encoding, newline=None if binary else "") as stream:

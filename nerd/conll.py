@@ -7,17 +7,21 @@ bytes back whenever the input already was IOB2 with single-space columns and sin
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from nerd.atomic import atomic_write_text
-from nerd.errors import ConllFormatError
+from nerd.errors import ConllFormatError, NerdWarning
 from nerd.spans import TagScheme, continues_nothing, iob1_to_iob2, labels_of, parse_tag
 
 DOCSTART = "-DOCSTART-"
 SchemeOption = Literal["auto", "iob1", "iob2"]
+# Characters that print as nothing and are not whitespace to str.strip(): byte-order mark, zero-width
+# space, non-joiner, joiner, word joiner.
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
 
 
 @dataclass(frozen=True)
@@ -60,12 +64,22 @@ class _RawSentence:
     docstart: str | None
 
 
-def _split_lines(text: str) -> Iterator[tuple[int, list[str] | None, str]]:
+def _split_lines(text: str, source: str) -> Iterator[tuple[int, list[str] | None, str]]:
     """(line number, columns or None for a blank line, the line) for each line of the text."""
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip("\r")
         stripped = line.strip()
         if not stripped:
+            yield number, None, line
+            continue
+        if not stripped.strip(_INVISIBLE + " \t"):
+            # Corpora carry these: WNUT-17's emerging.dev.conll has a line of only U+FEFF mid-file.
+            codes = ", ".join(sorted({f"U+{ord(c):04X}" for c in stripped if c in _INVISIBLE}))
+            warnings.warn(
+                f"{source}:{number}: a line of only invisible characters ({codes}) is read as a blank line",
+                NerdWarning,
+                stacklevel=2,
+            )
             yield number, None, line
             continue
         yield number, stripped.split(), line
@@ -77,7 +91,7 @@ def _group(text: str, source: str) -> tuple[list[_RawSentence], int, tuple[str, 
     first_line = 0
     pending_docstart: str | None = None
     column_count = 0
-    for number, columns, line in _split_lines(text):
+    for number, columns, line in _split_lines(text, source):
         if columns is None:
             if rows:
                 sentences.append(_RawSentence(rows, first_line, pending_docstart))
@@ -170,11 +184,15 @@ def parse_conll(text: str, *, source: str = "<string>", scheme: SchemeOption = "
     return ConllCorpus(sentences, detected, column_count or 2, source, trailing)
 
 
-def read_conll(path: str | Path, *, scheme: SchemeOption = "auto") -> ConllCorpus:
+def read_conll(path: str | Path, *, scheme: SchemeOption = "auto", allow_empty: bool = False) -> ConllCorpus:
     """Read a CoNLL file; see :func:`parse_conll`.
 
+    A byte-order mark at the start is skipped; a line of only invisible characters (BOM, zero-width
+    spaces) is a blank line, with a :class:`NerdWarning` naming it.
+
     Raises:
-        ConllFormatError: the file is missing, not UTF-8, or malformed (naming the line).
+        ConllFormatError: the file is missing, not UTF-8, malformed (naming the line), or holds no
+            sentence (unless ``allow_empty``, for a caller with a better message of its own).
     """
     path = Path(path)
     try:
@@ -188,7 +206,11 @@ def read_conll(path: str | Path, *, scheme: SchemeOption = "auto") -> ConllCorpu
         raise ConllFormatError("not valid UTF-8", path=path, line=line) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return parse_conll(text, source=str(path), scheme=scheme)
+    corpus = parse_conll(text, source=str(path), scheme=scheme)
+    if not corpus.sentences and not allow_empty:
+        what = "the file is empty" if not text.strip() else "only blank and -DOCSTART- lines"
+        raise ConllFormatError(f"no sentences: {what}", path=path)
+    return corpus
 
 
 def format_conll(sentences: Sequence[Sentence], *, trailing_docstarts: Sequence[str] = ()) -> str:

@@ -9,6 +9,10 @@ class NerdError(Exception):
     """Root of every error nerd raises on purpose; the CLI turns it into one line and exit 1."""
 
 
+class NerdWarning(UserWarning):
+    """Input nerd reads anyway, but a person should know about; the CLI prints it as one line."""
+
+
 class InputError(NerdError):
     """Bad outside input, located by file, line and field where those are known."""
 

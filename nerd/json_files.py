@@ -9,6 +9,20 @@ from typing import Any
 from nerd.errors import InputError
 
 
+def json_error_text(error: json.JSONDecodeError) -> str:
+    r"""What is wrong and at which column, as one sentence.
+
+    Some of the json module's messages end in "at" and expect the position to follow:
+
+    >>> try:
+    ...     json.loads('{"a": "\x01"}')
+    ... except json.JSONDecodeError as error:
+    ...     print(json_error_text(error))
+    Invalid control character at column 8
+    """
+    return f"{error.msg.removesuffix(' at')} at column {error.colno}"
+
+
 def read_json(path: Path, *, missing: str | None = None) -> Any:
     """The parsed content of ``path``.
 
@@ -25,6 +39,6 @@ def read_json(path: Path, *, missing: str | None = None) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise InputError(f"not JSON: {error.msg}", path=path, line=error.lineno) from None
+        raise InputError(f"not JSON: {json_error_text(error)}", path=path, line=error.lineno) from None
     except RecursionError:
         raise InputError("not JSON: nested too deeply", path=path) from None

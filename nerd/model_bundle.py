@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nerd.checksums import file_sha256
 from nerd.errors import ModelBundleError
+from nerd.json_files import json_error_text
 
 MANIFEST = "bundle.json"
 MODEL_FILE = "model.onnx"
@@ -69,7 +70,7 @@ def read_manifest(directory: str | Path) -> Manifest:
     try:
         return Manifest.model_validate(json.loads(text))
     except json.JSONDecodeError as error:
-        raise ModelBundleError(f"not JSON: {error.msg}", path=path, line=error.lineno) from None
+        raise ModelBundleError(f"not JSON: {json_error_text(error)}", path=path, line=error.lineno) from None
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or None

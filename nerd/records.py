@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nerd.errors import InputError, TagSchemeError
+from nerd.json_files import json_error_text
 from nerd.spans import iob2_to_spans
 
 
@@ -77,7 +78,7 @@ def _parse_record(line: str, path: Path, number: int) -> TrainingRecord:
     try:
         data: Any = json.loads(line)
     except json.JSONDecodeError as error:
-        raise InputError(f"not JSON: {error.msg}", path=path, line=number) from None
+        raise InputError(f"not JSON: {json_error_text(error)}", path=path, line=number) from None
     try:
         return TrainingRecord.model_validate(data)
     except ValidationError as error:

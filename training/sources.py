@@ -58,7 +58,7 @@ def _read_file(path: Path, role: str) -> list[Example]:
         raise InputError(f"{role} file not found", path=path)
     if role == "distilled" and path.suffix == ".jsonl":
         return [Example(tuple(record.tokens), tuple(record.tags)) for record in read_records(path)]
-    corpus = read_conll(path)
+    corpus = read_conll(path, allow_empty=True)  # load_source names the file's role when it is empty
     return [Example(sentence.tokens, sentence.tags) for sentence in corpus.sentences]
 
 

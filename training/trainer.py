@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nerd.atomic import new_file_mode
 from nerd.errors import InputError, NerdError
 from nerd.scoring import entity_scores
 from nerd.training.base_model import offline
@@ -157,6 +158,8 @@ def _save_best(model: Any, out_dir: Path) -> None:
     try:
         model.save_pretrained(staging, safe_serialization=True)
         for written in staging.iterdir():
+            # safetensors writes its file 0600; the weights are as readable as the run's other files.
+            os.chmod(written, new_file_mode())
             os.replace(written, out_dir / written.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

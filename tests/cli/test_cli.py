@@ -103,3 +103,14 @@ def test_empty_and_unrecognised_files_are_named(tmp_path):
     assert result.exit_code == 0, result.output
     assert "empty.jsonl is empty" in result.output
     assert "other.jsonl holds no record of a known shape" in result.output
+
+
+def test_an_import_with_nothing_usable_is_an_error_naming_the_path(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["import", str(tmp_path / "empty"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and f"{tmp_path / 'empty'}: no *.jsonl file" in result.output
+    binary = tmp_path / "noise.jsonl"
+    binary.write_bytes(bytes(range(256)) * 3)
+    result = runner.invoke(app, ["import", str(binary), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and f"{binary}: no record of a known shape" in result.output
+    assert not (tmp_path / "o" / "data.jsonl").exists()

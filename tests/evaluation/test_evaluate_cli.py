@@ -86,3 +86,25 @@ def test_a_malformed_line_is_named(bundle, tmp_path):
     data.write_text("Alma B-PER\nmet O\nx y z q r s\n\n")
     result = runner.invoke(app, ["evaluate", str(model), str(data)])
     assert result.exit_code == 1 and "bad.conll:3" in result.output.replace("\n", "")
+
+
+def test_the_terminal_shows_the_confusion_matrix_and_whole_row_names_at_80_columns(bundle):
+    model, sample = bundle
+    result = runner.invoke(
+        app, ["evaluate", str(model), str(sample)], env={"COLUMNS": "80"}, terminal_width=80
+    )
+    assert result.exit_code == 0, result.output
+    assert "Confusion: gold type down, predicted across" in result.output
+    assert any(line.split()[:2] == ["micro", "avg"] for line in result.output.splitlines())
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("command", ["evaluate", "bench"])
+def test_an_empty_data_file_is_an_error_naming_it(bundle, tmp_path, command):
+    model, _ = bundle
+    empty = tmp_path / "empty.conll"
+    empty.write_text("")
+    arguments = [str(model), str(empty)] if command == "evaluate" else [str(model), "--data", str(empty)]
+    result = runner.invoke(app, [command, *arguments])
+    assert result.exit_code == 1
+    assert f"{empty}: no sentences: the file is empty" in result.output

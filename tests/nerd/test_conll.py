@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nerd.conll import format_conll, parse_conll, read_conll, write_conll
-from nerd.errors import ConllFormatError
+from nerd.errors import ConllFormatError, NerdWarning
 
 FOUR_COLUMNS = (
     "-DOCSTART- -X- -X- O\n\n"
@@ -111,4 +111,24 @@ def test_any_bytes_never_crash_the_reader(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("c") / "f.conll"
     path.write_bytes(data)
     with contextlib.suppress(ConllFormatError):
+        read_conll(path)
+
+
+def test_a_line_of_only_invisible_characters_is_a_blank_line_with_a_warning(tmp_path):
+    path = tmp_path / "emerging.dev.conll"
+    path.write_text("\ufeffEU B-ORG\nrejects O\n\ufeff\nGerman B-MISC\n\u200b \ncall O\n", encoding="utf-8")
+    with pytest.warns(
+        NerdWarning, match=r"emerging.dev.conll:3: a line of only invisible characters \(U\+FEFF\)"
+    ):
+        corpus = read_conll(path)
+    assert [s.tokens for s in corpus.sentences] == [("EU", "rejects"), ("German",), ("call",)]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"), [("", "the file is empty"), ("-DOCSTART- O\n\n\n", "only blank")]
+)
+def test_a_file_without_sentences_is_an_error_naming_it(tmp_path, text, reason):
+    path = tmp_path / "empty.conll"
+    path.write_text(text)
+    with pytest.raises(ConllFormatError, match=f"{path}: no sentences: {reason}"):
         read_conll(path)

@@ -4,6 +4,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from nerd.atomic import new_file_mode
 from nerd.training.card import CARD_JSON
 from nerd.training.checkpoints import CHECKPOINT_DIR
 from nerd.training.preparation import prepare
@@ -38,6 +39,8 @@ def test_a_run_writes_a_save_pretrained_model_with_its_card_and_plots(corpus, ti
         "learning_curves.png",
     ):
         assert (out / name).is_file(), name
+    modes = {path.name: path.stat().st_mode & 0o777 for path in out.iterdir() if path.is_file()}
+    assert set(modes.values()) == {new_file_mode()}, modes  # the weights are no more private than the rest
     assert not (out / CHECKPOINT_DIR).exists()
     card = json.loads((out / CARD_JSON).read_text())
     assert card["status"] == "complete" and card["schedule"]["w0"] == [1.0, 1.0, 0.0]
