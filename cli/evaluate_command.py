@@ -11,6 +11,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from nerd.cli.choices import DECODING_HELP, DecodingChoice
 from nerd.cli.console import console, error_console, exit_on_error
 from nerd.errors import InputError
 
@@ -63,6 +64,10 @@ def evaluate_cli(
     threads: Annotated[
         int | None, typer.Option(help="CPU threads. Default: the cores this process may use.")
     ] = None,
+    decoding: Annotated[
+        DecodingChoice | None,
+        typer.Option(help=f"{DECODING_HELP} Default: as nerd serve decodes (NERD_DECODING, else viterbi)."),
+    ] = None,
 ) -> None:
     """Score a model on labelled CoNLL data: seqeval default and strict, errors by kind, type confusion."""
     with exit_on_error():
@@ -74,7 +79,9 @@ def evaluate_cli(
 
         mapping = read_string_map(label_map) if label_map else None
         with error_console.status("evaluating"):
-            evaluation = evaluate(model, data, label_map=mapping, threads=threads)
+            evaluation = evaluate(
+                model, data, label_map=mapping, threads=threads, decoding=decoding.value if decoding else None
+            )
         report = evaluation.report
         show_scores(report, score_rows(report))
         for warning in report["warnings"]:

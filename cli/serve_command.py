@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from nerd.cli.choices import DECODING_HELP, DecodingChoice
 from nerd.cli.console import error_console, exit_on_error
 from nerd.errors import ConfigError
 
@@ -96,6 +97,10 @@ def serve_cli(
     max_wait_ms: Annotated[
         float | None, typer.Option(help="Longest wait for a batch to fill, in ms (NERD_MAX_WAIT_MS).")
     ] = None,
+    decoding: Annotated[
+        DecodingChoice | None,
+        typer.Option(help=f"{DECODING_HELP} A request may choose (its decoding field). Default: viterbi."),
+    ] = None,
     log_texts: Annotated[
         bool,
         typer.Option(
@@ -119,6 +124,7 @@ def serve_cli(
             "NERD_MAX_BATCH_SIZE": str(max_batch_size) if max_batch_size else None,
             "NERD_MAX_WAIT_MS": str(max_wait_ms) if max_wait_ms is not None else None,
             "NERD_LOG_TEXTS": "true" if log_texts else None,
+            "NERD_DECODING": decoding.value if decoding else None,
         }
         # Workers are separate processes: they read their settings from the environment.
         os.environ.update({name: value for name, value in overrides.items() if value is not None})

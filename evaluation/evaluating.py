@@ -10,6 +10,7 @@ from typing import Any
 
 from nerd.checksums import file_sha256
 from nerd.conll import Sentence, read_conll
+from nerd.decoding import Decoding
 from nerd.errors import LabelMapError
 from nerd.evaluation.error_analysis import ErrorAnalysis, analyse_errors
 from nerd.evaluation.predictors import Predictor, load_predictor
@@ -55,11 +56,13 @@ def evaluate(
     label_map: dict[str, str] | None = None,
     threads: int | None = None,
     predictor: Predictor | None = None,
+    decoding: Decoding | None = None,
 ) -> Evaluation:
     """Predict, score (seqeval default and strict), analyse errors; raises on unknown labels.
 
     ``predictor`` is ``model`` already loaded (:func:`load_predictor`), to score several data sets
-    with one load; without it the model is loaded here.
+    with one load; without it the model is loaded here, decoding as ``decoding`` says (None: as
+    ``nerd serve`` would).
     """
     started = time.perf_counter()
     label_map = label_map or {}
@@ -70,7 +73,7 @@ def evaluate(
         sentences.extend(corpus.sentences)
         files.append({"path": str(path), "sha256": file_sha256(path), "sentences": len(corpus.sentences)})
     gold = [map_types(s.tags, label_map) for s in sentences]
-    predictor = predictor or load_predictor(model, threads=threads)
+    predictor = predictor or load_predictor(model, threads=threads, decoding=decoding)
     # Both sides are mapped before the check, so it sees the types that will be compared.
     model_types = {label_map.get(t, t) for t in labels_of(predictor.labels)} - {"O"}
     warnings = check_types({t for tags in gold for t in labels_of(tags)}, model_types, {})
@@ -83,6 +86,7 @@ def evaluate(
         "model": {
             "path": str(model),
             "description": predictor.description,
+            "decoding": predictor.decoding,
             "types": sorted(labels_of(predictor.labels)),
         },
         "data": files,

@@ -19,6 +19,7 @@ import numpy as np
 
 from nerd.checksums import file_sha256
 from nerd.conll import parse_conll, read_conll
+from nerd.decoding import DEFAULT_DECODING, Decoding
 from nerd.export.checkpoint import Checkpoint, load_checkpoint
 from nerd.model_bundle import MODEL_FILE
 from nerd.scoring import entity_scores
@@ -107,10 +108,19 @@ class TorchTagger:
         self.model_seconds += time.perf_counter() - tick
         return scores
 
-    def tag(self, sentences: Sequence[Sequence[str]], *, batch_size: int, stride: int = 0) -> list[list[str]]:
-        """IOB2 tags for the words of every sentence, each word labelled by its first sub-token."""
+    def tag(
+        self,
+        sentences: Sequence[Sequence[str]],
+        *,
+        batch_size: int,
+        stride: int = 0,
+        decoding: Decoding = DEFAULT_DECODING,
+    ) -> list[list[str]]:
+        """IOB2 tags for the words of every sentence, each word scored on its first sub-token."""
         windows = self.encoder.encode(sentences, stride=stride)
-        return tag_windows(windows, [len(s) for s in sentences], self.labels, self.logits, batch_size)
+        return tag_windows(
+            windows, [len(s) for s in sentences], self.labels, self.logits, batch_size, decoding=decoding
+        )
 
 
 @dataclass

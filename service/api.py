@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from nerd.errors import NerdError
 from nerd.service.batcher import MicroBatcher, Overloaded
+from nerd.service.engine import Reading
 from nerd.service.entities import entities_in_text, entities_in_tokens
 from nerd.service.model_holder import ModelHolder, NotReady
 from nerd.service.schemas import (
@@ -118,14 +119,14 @@ async def entities(
         engine = holder.require()
     except NotReady as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
-    aggregation = body.aggregation or settings.aggregation
+    reading = Reading(body.aggregation or settings.aggregation, body.decoding or settings.decoding)
     if body.tokens is not None:
         words = [list(tokens) for tokens in body.tokens]
     else:
         split = [tokenize(text) for text in items]
         words = [[word.text for word in text_words] for text_words in split]
     try:
-        predictions = await batcher.submit(words, aggregation)
+        predictions = await batcher.submit(words, reading)
     except Overloaded:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,

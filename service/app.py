@@ -14,6 +14,7 @@ from nerd import __version__
 from nerd.errors import ConfigError
 from nerd.service.api import health, page, v1
 from nerd.service.batcher import MicroBatcher
+from nerd.service.engine import Reading
 from nerd.service.metrics import ServiceMetrics
 from nerd.service.middleware import AccessLog, BodyLimit
 from nerd.service.model_holder import ModelHolder
@@ -33,10 +34,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     metrics = ServiceMetrics()
     holder = ModelHolder(settings, settings.model_dir)
 
-    def run(words: list[list[str]], aggregation: str) -> list:
+    def run(words: list[list[str]], reading: Reading) -> list:
         # Read the engine per call: a reload swaps it between batches, never inside one.
         return holder.require().analyse(
-            words, aggregation=aggregation, batch_size=settings.max_batch_size, stride=settings.stride
+            words,
+            aggregation=reading.aggregation,
+            decoding=reading.decoding,
+            batch_size=settings.max_batch_size,
+            stride=settings.stride,
         )
 
     @contextlib.asynccontextmanager

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from nerd.service.engine import Aggregation, WordPredictions
+from nerd.service.engine import Reading, WordPredictions
 from nerd.service.metrics import ServiceMetrics
 
 
@@ -26,11 +26,11 @@ class Overloaded(Exception):
 @dataclass
 class _Job:
     words: list[str]
-    aggregation: Aggregation
+    reading: Reading
     future: asyncio.Future = field(repr=False)
 
 
-Runner = Callable[[Sequence[Sequence[str]], Aggregation], list[WordPredictions]]
+Runner = Callable[[Sequence[Sequence[str]], Reading], list[WordPredictions]]
 
 
 class MicroBatcher:
@@ -62,12 +62,12 @@ class MicroBatcher:
                 await self.worker
         self.executor.shutdown(wait=True)
 
-    async def submit(self, texts: Sequence[list[str]], aggregation: Aggregation) -> list[WordPredictions]:
+    async def submit(self, texts: Sequence[list[str]], reading: Reading) -> list[WordPredictions]:
         """Predictions for each text, in order; raises :class:`Overloaded` when the queue cannot take them."""
         if self.queue.maxsize - self.queue.qsize() < len(texts):
             raise Overloaded
         loop = asyncio.get_running_loop()
-        jobs = [_Job(words, aggregation, loop.create_future()) for words in texts]
+        jobs = [_Job(words, reading, loop.create_future()) for words in texts]
         for job in jobs:
             self.queue.put_nowait(job)
         return list(await asyncio.gather(*(job.future for job in jobs)))
@@ -88,14 +88,15 @@ class MicroBatcher:
                     batch.append(await asyncio.wait_for(self.queue.get(), remaining))
                 except TimeoutError:
                     break
-            for aggregation in {job.aggregation for job in batch}:
-                group = [job for job in batch if job.aggregation == aggregation and not job.future.done()]
+            # Texts read the same way share a model call.
+            for reading in {job.reading for job in batch}:
+                group = [job for job in batch if job.reading == reading and not job.future.done()]
                 if not group:
                     continue
                 self.metrics.batch_size.observe(len(group))
                 try:
                     results = await loop.run_in_executor(
-                        self.executor, self.run, [job.words for job in group], aggregation
+                        self.executor, self.run, [job.words for job in group], reading
                     )
                 except Exception as error:  # the callers get the failure; the worker lives on
                     for job in group:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from nerd.batches import inference_batches
+from nerd.decoding import DEFAULT_DECODING, Decoding, decode, decode_indices, log_softmax
 from nerd.errors import ModelBundleError
 from nerd.model_bundle import MODEL_FILE, Manifest, verified_manifest
 from nerd.service.encoding import Window, WordEncoder, pad_token_id
@@ -24,6 +25,14 @@ from nerd.spans import repair_iob2
 Aggregation = Literal["first", "average", "max"]
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How words get their labels: sub-token aggregation and sequence decoding (a request may choose)."""
+
+    aggregation: Aggregation = "first"
+    decoding: Decoding = DEFAULT_DECODING
 
 
 class ProviderUnavailable(ModelBundleError):
@@ -97,11 +106,18 @@ class OnnxTagger:
         return output.astype(np.float32, copy=False)
 
     def tag(
-        self, sentences: Sequence[Sequence[str]], *, batch_size: int = 64, stride: int = 0
+        self,
+        sentences: Sequence[Sequence[str]],
+        *,
+        batch_size: int = 64,
+        stride: int = 0,
+        decoding: Decoding = DEFAULT_DECODING,
     ) -> list[list[str]]:
-        """IOB2 tags for the words of every sentence, each word labelled by its first sub-token."""
+        """IOB2 tags for the words of every sentence, each word scored on its first sub-token."""
         windows = self.encoder.encode(sentences, stride=stride)
-        return tag_windows(windows, [len(s) for s in sentences], self.labels, self.logits, batch_size)
+        return tag_windows(
+            windows, [len(s) for s in sentences], self.labels, self.logits, batch_size, decoding=decoding
+        )
 
     def analyse(
         self,
@@ -110,6 +126,7 @@ class OnnxTagger:
         aggregation: Aggregation = "first",
         batch_size: int = 64,
         stride: int = 0,
+        decoding: Decoding = DEFAULT_DECODING,
     ) -> list[WordPredictions]:
         """Labels, per-word probabilities and truncation of every sentence (what the service answers)."""
         windows = self.encoder.encode(sentences, stride=stride)
@@ -126,9 +143,11 @@ class OnnxTagger:
                     word = window.first_word + offset
                     if window.owned[0] <= word < window.owned[1]:
                         target[word] = aggregate(rows[window.word_positions(offset, suffix)], aggregation)
+        # A probability of 0 (a float32 underflow) must not make a path impossible.
+        scores = [np.log(np.maximum(sentence, 1e-30)) for sentence in probabilities]
+        chosen = decode_indices(scores, self.labels, decoding)
         results = []
-        for sentence_probabilities, was_truncated in zip(probabilities, truncated, strict=True):
-            best = sentence_probabilities.argmax(axis=-1) if len(sentence_probabilities) else np.zeros(0, int)
+        for sentence_probabilities, best, was_truncated in zip(probabilities, chosen, truncated, strict=True):
             tags = repair_iob2([self.labels[int(i)] for i in best])
             chosen_probability = sentence_probabilities[np.arange(len(best)), best]
             results.append(WordPredictions(tags, [float(p) for p in chosen_probability], was_truncated))
@@ -173,24 +192,28 @@ def tag_windows(
     logits: Callable[[Sequence[Window]], np.ndarray],
     batch_size: int,
     on_batch: Callable[[list[int], np.ndarray], None] | None = None,
+    *,
+    decoding: Decoding = DEFAULT_DECODING,
 ) -> list[list[str]]:
     """Tags from any logits function (the session, or a reference model in export's verification).
 
-    Windows run in batches of similar length; each word takes the arg-max label of its first sub-token
-    in the window that owns it, and the tags are repaired to valid IOB2 (an I- that follows nothing of
-    its type starts an entity). ``on_batch`` sees each batch's window indices and logits.
+    Windows run in batches of similar length; each word is scored by the log-softmax of its first
+    sub-token in the window that owns it, and each sentence is decoded to valid IOB2
+    (:mod:`nerd.decoding`). ``on_batch`` sees each batch's window indices and logits.
     """
-    tags: list[list[str]] = [["O"] * length for length in sentence_lengths]
+    # A word no window owns (none does, by construction) would score "O" certain rather than be lost.
+    certain_o = np.full(len(labels), -np.inf, dtype=np.float32)
+    certain_o[list(labels).index("O") if "O" in labels else 0] = 0.0
+    scores = [np.tile(certain_o, (length, 1)) for length in sentence_lengths]
     for batch in inference_batches([len(w) for w in windows], batch_size):
         chosen = [windows[i] for i in batch]
-        scores = logits(chosen)
+        batch_logits = logits(chosen)
         if on_batch is not None:
-            on_batch(batch, scores)
-        best = scores.argmax(axis=-1)
-        for window, row in zip(chosen, best, strict=True):
-            sentence = tags[window.sentence]
+            on_batch(batch, batch_logits)
+        for window, rows in zip(chosen, batch_logits, strict=True):
+            sentence = scores[window.sentence]
             for offset, position in enumerate(window.word_starts):
                 word = window.first_word + offset
                 if window.owned[0] <= word < window.owned[1]:
-                    sentence[word] = labels[int(row[position])]
-    return [repair_iob2(sentence) for sentence in tags]
+                    sentence[word] = rows[position]
+    return decode([log_softmax(sentence) for sentence in scores], labels, decoding)

@@ -24,6 +24,12 @@ class EntitiesRequest(BaseModel):
         default=None,
         description="how a word's label comes from its sub-tokens; default: the server's (first)",
     )
+    decoding: Literal["viterbi", "argmax"] | None = Field(
+        default=None,
+        description="viterbi: the most probable valid IOB2 sequence (a name is never split into two "
+        "entities of different types); argmax: each word's best label, then repaired; default: the "
+        "server's (viterbi)",
+    )
 
     @model_validator(mode="after")
     def _exactly_one_input(self) -> EntitiesRequest:
@@ -38,7 +44,10 @@ class EntityOut(BaseModel):
     label: str
     start: int = Field(description="character offset (Unicode code points) or, for tokens, token index")
     end: int = Field(description="exclusive end, in the same unit as start")
-    score: float = Field(description="mean probability of the entity's word labels, 0-1")
+    score: float = Field(
+        description="mean, over the entity's words, of the probability the model gave each word's chosen "
+        "label, 0-1 (with viterbi a word's label may not be its most probable one)"
+    )
 
 
 class ResultOut(BaseModel):

@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     device: Literal["cpu", "cuda"] = "cpu"
     threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; default: the cores")
     aggregation: Literal["first", "average", "max"] = "first"
+    decoding: Literal["viterbi", "argmax"] = Field(
+        default="viterbi", description="viterbi (valid IOB2 sequences) or argmax; a request may choose"
+    )
     stride: int = Field(default=32, ge=0, description="sub-tokens of overlap between windows of long texts")
     max_batch_size: int = Field(default=32, ge=1, le=1024, description="texts per model call")
     max_wait_ms: float = Field(default=2.0, ge=0, le=1000, description="how long a batch waits to fill")

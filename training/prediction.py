@@ -1,4 +1,4 @@
-"""Word-level tags from a PyTorch token classifier: each word takes the label of its first sub-token."""
+"""Word-level tags from a PyTorch token classifier: each word is scored on its first sub-token."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nerd.batches import inference_batches
-from nerd.spans import repair_iob2
+from nerd.decoding import DEFAULT_DECODING, Decoding, decode, log_softmax
 from nerd.training.batching import collate
 from nerd.training.features import Feature
 from nerd.training.label_space import LabelSpace
@@ -21,12 +21,14 @@ def predict_tags(
     batch_size: int,
     pad_id: int,
     device: Any,
+    decoding: Decoding = DEFAULT_DECODING,
 ) -> list[list[str]]:
-    """IOB2 tags for every word of every sentence, windows stitched back together."""
+    """IOB2 tags for every word of every sentence, windows stitched back together and decoded."""
+    import numpy as np
     import torch
 
     labels = label_space.labels
-    tags: list[list[str]] = [["O"] * length for length in sentence_lengths]
+    scores = [np.zeros((length, len(labels)), dtype=np.float32) for length in sentence_lengths]
     was_training = model.training
     model.eval()
     with torch.inference_mode():
@@ -36,10 +38,10 @@ def predict_tags(
             logits = model(
                 input_ids=inputs["input_ids"].to(device), attention_mask=inputs["attention_mask"].to(device)
             ).logits
-            best = logits.argmax(dim=-1).cpu().tolist()
-            for feature, row in zip(chosen, best, strict=True):
-                sentence = tags[feature.example]
+            rows = logits.float().cpu().numpy()
+            for feature, row in zip(chosen, rows, strict=True):
+                sentence = scores[feature.example]
                 for offset, position in enumerate(feature.word_starts):
-                    sentence[feature.first_word + offset] = labels[row[position]]
+                    sentence[feature.first_word + offset] = row[position]
     model.train(was_training)
-    return [repair_iob2(sentence) for sentence in tags]
+    return decode([log_softmax(sentence) for sentence in scores], labels, decoding)

@@ -112,6 +112,15 @@ def _accelerator(device: str, precision: str) -> Any:
     return Accelerator(cpu=device == "cpu", mixed_precision=None if precision == "fp32" else precision)
 
 
+def _supports_sdpa(prepared: Prepared) -> bool:
+    """Whether the encoder's token-classification class can run torch's scaled-dot-product attention."""
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    config = AutoConfig.from_pretrained(prepared.base_model.path, local_files_only=True)
+    model_class = AutoModelForTokenClassification._model_mapping.get(type(config), None)
+    return bool(getattr(model_class, "_supports_sdpa", False))
+
+
 def _load_model(prepared: Prepared, attention: str | None = None) -> Any:
     from transformers import AutoModelForTokenClassification
     from transformers.utils import logging
@@ -196,7 +205,8 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
     # Measured on a 2-core Sapphire Rapids: under bf16 autocast the SDPA attention backward is several
     # times slower than the eager one, while SDPA's forward is twice as fast; so on CPU the model trains
     # with eager attention and a twin with SDPA scores the dev set (same weights, copied each epoch).
-    split_attention = device == "cpu" and precision == "bf16"
+    # Only where the architecture has an SDPA attention at all (MPNet, for one, has none).
+    split_attention = device == "cpu" and precision == "bf16" and _supports_sdpa(prepared)
     model = _load_model(prepared, "eager" if split_attention else None)
     scorer = _load_model(prepared, "sdpa") if split_attention else None
     # The fused AdamW kernel updates all tensors in one pass: a third of the optimizer time on CPU.

@@ -187,3 +187,13 @@ def test_the_page_and_its_script_are_served_locally(client):
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/static/../api.py").status_code == 404
     assert "/v1/entities" in client.get("/openapi.json").json()["paths"]
+
+
+def test_a_request_chooses_its_decoding_and_an_unknown_one_is_refused(client):
+    text = "Alma visited Quenby with Borel ."
+    for decoding in ("viterbi", "argmax"):
+        response = client.post("/v1/entities", json={"text": text, "decoding": decoding})
+        assert response.status_code == 200, response.text
+        assert ("Alma", "PER") in [(e["text"], e["label"]) for e in entities_of(response)]
+    refused = client.post("/v1/entities", json={"text": text, "decoding": "beam"})
+    assert refused.status_code == 422 and "decoding" in refused.text

@@ -4,13 +4,13 @@ import time
 import pytest
 
 from nerd.service.batcher import MicroBatcher, Overloaded
-from nerd.service.engine import WordPredictions
+from nerd.service.engine import Reading, WordPredictions
 from nerd.service.metrics import ServiceMetrics
 
 
 def recording_runner(calls, delay=0.0):
-    def run(texts, aggregation):
-        calls.append((len(texts), aggregation))
+    def run(texts, reading):
+        calls.append((len(texts), reading))
         time.sleep(delay)
         return [WordPredictions(["O"] * len(words), [1.0] * len(words), False) for words in texts]
 
@@ -30,7 +30,7 @@ def test_concurrent_requests_share_model_calls_and_keep_their_order():
         )
         batcher.start()
         try:
-            requests = [batcher.submit([["w"] * (i + 1)], "first") for i in range(20)]
+            requests = [batcher.submit([["w"] * (i + 1)], Reading("first")) for i in range(20)]
             return await asyncio.gather(*requests)
         finally:
             await batcher.stop()
@@ -47,7 +47,7 @@ def test_a_full_queue_is_refused_at_once():
             recording_runner([]), max_batch_size=4, max_wait=0.0, queue_size=3, metrics=ServiceMetrics()
         )
         with pytest.raises(Overloaded):
-            await batcher.submit([["a"]] * 4, "first")
+            await batcher.submit([["a"]] * 4, Reading("first"))
         await batcher.stop()
 
     asyncio.run(scenario())
@@ -56,7 +56,7 @@ def test_a_full_queue_is_refused_at_once():
 def test_a_failing_model_call_fails_its_requests_and_the_worker_lives_on():
     state = {"fail": True}
 
-    def run(texts, aggregation):
+    def run(texts, reading):
         if state.pop("fail", False):
             raise RuntimeError("model failed")
         return [WordPredictions([], [], False) for _ in texts]
@@ -66,8 +66,8 @@ def test_a_failing_model_call_fails_its_requests_and_the_worker_lives_on():
         batcher.start()
         try:
             with pytest.raises(RuntimeError, match="model failed"):
-                await batcher.submit([[]], "first")
-            return await batcher.submit([[], []], "max")
+                await batcher.submit([[]], Reading("first"))
+            return await batcher.submit([[], []], Reading("max"))
         finally:
             await batcher.stop()
 
