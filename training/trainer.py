@@ -108,7 +108,11 @@ def fingerprint(prepared: Prepared, seed: int) -> str:
 
 def _accelerator(device: str, precision: str) -> Any:
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
 
+    # accelerate keeps one state per process and refuses a second Accelerator with another precision;
+    # runs in one process (a grid, the test suite) may differ, and this loop holds no state across runs.
+    AcceleratorState._reset_state()
     return Accelerator(cpu=device == "cpu", mixed_precision=None if precision == "fp32" else precision)
 
 
