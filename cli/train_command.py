@@ -66,6 +66,13 @@ def train_cli(
             help="Teacher data from `nerd import` (data.jsonl, or its CoNLL). Repeat for more files."
         ),
     ] = None,
+    soft: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Soft labels from `nerd label` (per-word label distributions); they join the distilled "
+            "side of every schedule, learnt by cross-entropy to the distributions. Repeat for more files."
+        ),
+    ] = None,
     original: Annotated[
         list[Path] | None,
         typer.Option(help="Human-labelled CoNLL file (IOB1 or IOB2). Repeat for more files."),
@@ -176,6 +183,15 @@ def train_cli(
             max=0.99,
         ),
     ] = None,
+    soft_temperature: Annotated[
+        float | None,
+        typer.Option(
+            help="Temperature the soft labels are learnt at (above 1 flattens them; the loss is scaled by "
+            "its square). Default: 1.",
+            min=0.01,
+            max=100.0,
+        ),
+    ] = None,
     keep_checkpoint: Annotated[
         bool,
         typer.Option(
@@ -184,7 +200,7 @@ def train_cli(
         ),
     ] = False,
 ) -> None:
-    """Fine-tune a token classifier on distilled and original data, scored on a dev set after every epoch."""
+    """Fine-tune a token classifier on distilled, soft and original data, scored on dev after every epoch."""
     with exit_on_error():
         from nerd.training.presets import PRESETS
 
@@ -199,6 +215,7 @@ def train_cli(
             "precision": precision.value if precision else None,
             "freeze_embeddings": freeze_embeddings,
             "dropout": dropout,
+            "soft_temperature": soft_temperature,
             "epoch_selection": epoch_selection.value,
         }
         hyperparameters = _hyperparameters(PRESETS[preset.value], overrides)
@@ -213,6 +230,7 @@ def train_cli(
             original = _union(earlier_original, original)
         run_training(
             distilled=distilled,
+            soft=list(soft or []),
             original=original,
             dev=dev,
             schedule=schedule,
@@ -281,6 +299,7 @@ def run_training(
     *,
     distilled: list[Path],
     original: list[Path],
+    soft: list[Path] | None = None,
     dev: Path,
     schedule: str,
     hyperparameters: Any,
@@ -305,6 +324,7 @@ def run_training(
     with console.status("Reading data and checking the encoder"):
         prepared = prepare(
             distilled=distilled,
+            soft=soft or [],
             original=original,
             dev=dev,
             schedule=schedule,
@@ -424,7 +444,7 @@ def _train_one(prepared: Prepared, options: RunOptions) -> RunResult:
 def show_plan(prepared: Prepared) -> None:
     """The per-epoch plan: how much of each source every epoch trains on."""
     hyper = prepared.hyperparameters
-    distilled = len(prepared.distilled) if prepared.distilled else 0
+    distilled = len(prepared.distilled_features)
     original = len(prepared.original) if prepared.original else 0
     table = Table(title=f"Schedule {prepared.schedule}: {hyper.epochs} epochs", title_justify="left")
     for name in ("epoch", "w0 distilled", "w1 original", "distilled sentences", "original sentences", "lr"):

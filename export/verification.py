@@ -24,7 +24,7 @@ from nerd.export.checkpoint import Checkpoint, load_checkpoint
 from nerd.model_bundle import MODEL_FILE
 from nerd.scoring import entity_scores
 from nerd.service.encoding import Window, WordEncoder, pad_token_id
-from nerd.service.engine import CPU, OnnxTagger, tag_windows
+from nerd.service.engine import CPU, OnnxTagger, tag_windows, word_distributions
 
 FP32_TOLERANCE = 1e-4
 DEFAULT_ALLOWED_DROP = 0.5  # F1 points (percent), the most a variant may lose against PyTorch
@@ -107,6 +107,12 @@ class TorchTagger:
         scores = self.reference.logits(windows, self.pad_id)
         self.model_seconds += time.perf_counter() - tick
         return scores
+
+    def word_probabilities(
+        self, sentences: Sequence[Sequence[str]], *, batch_size: int, stride: int = 0
+    ) -> list[np.ndarray]:
+        """Each sentence's ``(words, labels)`` label distribution, read at each word's first sub-token."""
+        return word_distributions(self.encoder, self.labels, self.logits, sentences, batch_size, stride)
 
     def tag(
         self,

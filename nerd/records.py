@@ -25,16 +25,25 @@ class Provenance(BaseModel):
     shape: str
     teacher: str | None = None
     difficulty: str | None = None
+    # Soft labels (``nerd label``): the labelling models' combined sha256 and the input file's.
+    labeller_sha256: str | None = None
+    input_sha256: str | None = None
 
 
 class TrainingRecord(BaseModel):
-    """One sentence of training data: tokens, IOB2 tags, and where it came from."""
+    """One sentence of training data: tokens, IOB2 tags, and where it came from.
+
+    A soft-labelled record (``nerd label``) also gives each word's label distribution: ``probabilities``
+    holds one row per token, its columns in the order of ``labels``.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     tokens: list[str] = Field(min_length=1)
     tags: list[str]
+    labels: list[str] | None = None
+    probabilities: list[list[float]] | None = None
     provenance: Provenance | None = None
 
     @model_validator(mode="after")
@@ -45,11 +54,27 @@ class TrainingRecord(BaseModel):
             iob2_to_spans(self.tags)
         except TagSchemeError as error:
             raise ValueError(str(error)) from None
+        if (self.labels is None) != (self.probabilities is None):
+            raise ValueError("labels and probabilities come together (the columns and the rows)")
+        if self.labels is not None and self.probabilities is not None:
+            _check_distributions(self.labels, self.probabilities, len(self.tokens))
         return self
 
     def to_json_line(self) -> str:
         """The record as one compact JSON line (keys in a fixed order, so outputs are reproducible)."""
         return json.dumps(self.model_dump(exclude_none=True), ensure_ascii=False, separators=(",", ":"))
+
+
+def _check_distributions(labels: list[str], rows: list[list[float]], tokens: int) -> None:
+    if "O" not in labels or len(set(labels)) != len(labels):
+        raise ValueError("labels must be distinct and include O")
+    if len(rows) != tokens:
+        raise ValueError(f"{tokens} tokens but {len(rows)} probability rows")
+    for number, row in enumerate(rows):
+        if len(row) != len(labels):
+            raise ValueError(f"probability row {number} has {len(row)} values for {len(labels)} labels")
+        if not all(0.0 <= value <= 1.0 for value in row) or abs(sum(row) - 1.0) > 0.01:
+            raise ValueError(f"probability row {number} is not a distribution (values in 0-1 summing to 1)")
 
 
 def read_records(path: str | Path) -> Iterator[TrainingRecord]:

@@ -119,6 +119,12 @@ class OnnxTagger:
             windows, [len(s) for s in sentences], self.labels, self.logits, batch_size, decoding=decoding
         )
 
+    def word_probabilities(
+        self, sentences: Sequence[Sequence[str]], *, batch_size: int = 64, stride: int = 0
+    ) -> list[np.ndarray]:
+        """Each sentence's ``(words, labels)`` label distribution, read at each word's first sub-token."""
+        return word_distributions(self.encoder, self.labels, self.logits, sentences, batch_size, stride)
+
     def analyse(
         self,
         sentences: Sequence[Sequence[str]],
@@ -185,22 +191,17 @@ def aggregate(rows: np.ndarray, how: Aggregation) -> np.ndarray:
     return rows[int(rows.max(axis=-1).argmax())]
 
 
-def tag_windows(
+def word_logits(
     windows: Sequence[Window],
     sentence_lengths: Sequence[int],
     labels: Sequence[str],
     logits: Callable[[Sequence[Window]], np.ndarray],
     batch_size: int,
     on_batch: Callable[[list[int], np.ndarray], None] | None = None,
-    *,
-    decoding: Decoding = DEFAULT_DECODING,
-) -> list[list[str]]:
-    """Tags from any logits function (the session, or a reference model in export's verification).
-
-    Windows run in batches of similar length; each word is scored by the log-softmax of its first
-    sub-token in the window that owns it, and each sentence is decoded to valid IOB2
-    (:mod:`nerd.decoding`). ``on_batch`` sees each batch's window indices and logits.
-    """
+) -> list[np.ndarray]:
+    """Each sentence's ``(words, labels)`` logits, every word read at its first sub-token in the window
+    that owns it; windows run in batches of similar length. ``on_batch`` sees each batch's window
+    indices and logits."""
     # A word no window owns (none does, by construction) would score "O" certain rather than be lost.
     certain_o = np.full(len(labels), -np.inf, dtype=np.float32)
     certain_o[list(labels).index("O") if "O" in labels else 0] = 0.0
@@ -216,4 +217,34 @@ def tag_windows(
                 word = window.first_word + offset
                 if window.owned[0] <= word < window.owned[1]:
                     sentence[word] = rows[position]
+    return scores
+
+
+def word_distributions(
+    encoder: WordEncoder,
+    labels: Sequence[str],
+    logits: Callable[[Sequence[Window]], np.ndarray],
+    sentences: Sequence[Sequence[str]],
+    batch_size: int,
+    stride: int,
+) -> list[np.ndarray]:
+    """Softmax of :func:`word_logits` for words not yet encoded (any model behind ``logits``)."""
+    windows = encoder.encode(sentences, stride=stride)
+    scores = word_logits(windows, [len(s) for s in sentences], labels, logits, batch_size)
+    return [softmax(sentence) for sentence in scores]
+
+
+def tag_windows(
+    windows: Sequence[Window],
+    sentence_lengths: Sequence[int],
+    labels: Sequence[str],
+    logits: Callable[[Sequence[Window]], np.ndarray],
+    batch_size: int,
+    on_batch: Callable[[list[int], np.ndarray], None] | None = None,
+    *,
+    decoding: Decoding = DEFAULT_DECODING,
+) -> list[list[str]]:
+    """Tags from any logits function (the session, or a reference model in export's verification):
+    :func:`word_logits`, each sentence decoded to valid IOB2 (:mod:`nerd.decoding`)."""
+    scores = word_logits(windows, sentence_lengths, labels, logits, batch_size, on_batch)
     return decode([log_softmax(sentence) for sentence in scores], labels, decoding)

@@ -39,7 +39,11 @@ def shard(batches: list[list[int]], rank: int, world: int) -> list[list[int]]:
 
 
 def collate(features: Sequence[Feature], pad_id: int) -> dict[str, Any]:
-    """Tensors for one batch, padded to its longest window."""
+    """Tensors for one batch, padded to its longest window.
+
+    A batch holding soft-labelled windows also gets ``soft_targets`` ``(batch, width, labels)`` and
+    ``soft_mask`` ``(batch, width)``: the distributions to learn at each soft word start.
+    """
     import torch
 
     width = max(len(f) for f in features)
@@ -51,4 +55,15 @@ def collate(features: Sequence[Feature], pad_id: int) -> dict[str, Any]:
         input_ids[row, :size] = torch.tensor(feature.input_ids)
         attention[row, :size] = 1
         labels[row, :size] = torch.tensor(feature.labels)
-    return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+    batch = {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+    soft = [(row, position, target) for row, f in enumerate(features) for position, target in f.soft]
+    if soft:
+        count = len(soft[0][2])
+        targets = torch.zeros((len(features), width, count), dtype=torch.float32)
+        mask = torch.zeros((len(features), width), dtype=torch.bool)
+        rows = torch.tensor([row for row, _, _ in soft])
+        positions = torch.tensor([position for _, position, _ in soft])
+        targets[rows, positions] = torch.tensor([target for _, _, target in soft], dtype=torch.float32)
+        mask[rows, positions] = True
+        batch |= {"soft_targets": targets, "soft_mask": mask}
+    return batch

@@ -35,7 +35,7 @@ def build_card(
 ) -> dict[str, Any]:
     """The card's content as a JSON-ready dict."""
     sources = {}
-    for source in (prepared.distilled, prepared.original, prepared.dev):
+    for source in (prepared.distilled, prepared.soft, prepared.original, prepared.dev):
         if source is not None:
             sources[source.role] = {
                 "files": [

@@ -8,9 +8,10 @@ a window keeps its first sub-tokens (its label sits on the first one anyway).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from nerd.errors import LabelMapError
 from nerd.training.label_space import LabelSpace
 from nerd.training.sources import Example
 from nerd.windows import window_bounds
@@ -27,6 +28,9 @@ class Feature:
     example: int  # index of the sentence in its source
     first_word: int  # index in the sentence of the window's first word
     word_starts: list[int]  # position of each word's first sub-token in input_ids
+    # Soft-labelled data: (position, label distribution in the run's label order) for each word start;
+    # those positions carry no hard label.
+    soft: tuple[tuple[int, tuple[float, ...]], ...] = ()
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -62,22 +66,49 @@ def encode(
                 pieces[word].append(batch["input_ids"][index][position])
         # A word the tokenizer reads as nothing (a zero-width character) still needs a slot to be labelled.
         pieces = [word_pieces[:budget] or [unknown] for word_pieces in pieces]
-        tags = [label2id[tag] for tag in example.tags] if example.tags else [IGNORED] * len(pieces)
+        soft = _soft_rows(example, label_space)
+        if soft is not None or not example.tags:
+            tags = [IGNORED] * len(pieces)
+        else:
+            tags = [label2id[tag] for tag in example.tags]
         for bounds in window_bounds([len(p) for p in pieces], budget):
-            features.append(
-                _window(
-                    pieces,
-                    tags,
-                    bounds.start,
-                    bounds.end,
-                    index,
-                    prefix,
-                    suffix,
-                    label_all_subtokens,
-                    label_space,
-                )
+            feature = _window(
+                pieces,
+                tags,
+                bounds.start,
+                bounds.end,
+                index,
+                prefix,
+                suffix,
+                label_all_subtokens,
+                label_space,
             )
+            if soft is not None:
+                starts = zip(feature.word_starts, soft[bounds.start : bounds.end], strict=True)
+                feature = replace(feature, soft=tuple(starts))
+            features.append(feature)
     return features
+
+
+def _soft_rows(example: Example, label_space: LabelSpace) -> list[tuple[float, ...]] | None:
+    """The example's word distributions over the run's labels (columns of one label added up), or None."""
+    if example.soft is None or example.soft_labels is None:
+        return None
+    label2id = label_space.label2id
+    unknown = sorted(set(example.soft_labels) - set(label2id))
+    if unknown:
+        raise LabelMapError(
+            f"soft labels give probability to {', '.join(unknown)}, which this run does not learn "
+            "(a --label-map can rename or drop them)"
+        )
+    columns = [label2id[label] for label in example.soft_labels]
+    rows = []
+    for row in example.soft:
+        target = [0.0] * len(label_space.labels)
+        for column, value in zip(columns, row, strict=True):
+            target[column] += value
+        rows.append(tuple(target))
+    return rows
 
 
 def _window(

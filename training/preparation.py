@@ -26,6 +26,9 @@ class Prepared:
     distilled: Source | None
     original: Source | None
     dev: Source
+    # Soft-labelled sentences (nerd label) join the distilled side of every schedule, after the
+    # distilled ones: distilled_features holds both.
+    soft: Source | None
     label_space: LabelSpace
     label_map: dict[str, str]
     base_model: BaseModel
@@ -44,6 +47,7 @@ def prepare(
     hyperparameters: Hyperparameters,
     base_model: Path | None,
     label_map: Path | None,
+    soft: Sequence[Path] = (),
 ) -> Prepared:
     """Read and check the sources, the schedule and the encoder; encode the sentences.
 
@@ -56,19 +60,24 @@ def prepare(
     uses_distilled = any(w0 > 0 for w0, _ in plan)
     uses_original = any(w1 > 0 for _, w1 in plan)
     warnings: list[str] = []
-    if uses_distilled and not distilled:
-        raise ConfigError(f"schedule {parsed} trains on distilled data: give --distilled FILE")
+    if uses_distilled and not distilled and not soft:
+        raise ConfigError(f"schedule {parsed} trains on distilled data: give --distilled or --soft FILE")
     if uses_original and not original:
         raise ConfigError(f"schedule {parsed} trains on original data: give --original FILE")
     if distilled and not uses_distilled:
         warnings.append(f"--distilled is not used: schedule {parsed} trains on original data only")
+    if soft and not uses_distilled:
+        warnings.append(f"--soft is not used: schedule {parsed} trains on original data only")
     if original and not uses_original:
         warnings.append(f"--original is not used: schedule {parsed} trains on distilled data only")
     mapping = load_label_map(label_map) if label_map is not None else {}
-    distilled_source = relabel(load_source("distilled", distilled), mapping) if uses_distilled else None
+    distilled_source = (
+        relabel(load_source("distilled", distilled), mapping) if uses_distilled and distilled else None
+    )
+    soft_source = relabel(load_source("soft", soft), mapping) if uses_distilled and soft else None
     original_source = relabel(load_source("original", original), mapping) if uses_original else None
     dev_source = relabel(load_source("dev", [dev]), mapping)
-    training = [s for s in (distilled_source, original_source) if s is not None]
+    training = [s for s in (distilled_source, soft_source, original_source) if s is not None]
     label_space = build_label_space(training, dev_source, mapping)
     for source in training:
         for name in sorted(set(label_space.types) - source.types):
@@ -100,10 +109,11 @@ def prepare(
         distilled=distilled_source,
         original=original_source,
         dev=dev_source,
+        soft=soft_source,
         label_space=label_space,
         label_map=mapping,
         base_model=model,
-        distilled_features=windows(distilled_source),
+        distilled_features=windows(distilled_source) + windows(soft_source),
         original_features=windows(original_source),
         dev_features=dev_features,
         warnings=warnings,

@@ -38,6 +38,13 @@ class Hyperparameters(BaseModel):
     dropout: float | None = Field(
         default=None, ge=0, lt=1, description="every dropout layer of the encoder; None: the encoder's own"
     )
+    soft_temperature: float = Field(
+        default=1.0,
+        gt=0,
+        le=100,
+        description="soft labels are learnt at this temperature: above 1 flattens the labeller's "
+        "distributions (the loss is scaled by its square, as in Hinton et al.'s distillation)",
+    )
     eval_batch_size: int = Field(default=64, ge=1)
     patience: int | None = Field(default=None, ge=1, description="stop after this many epochs without gain")
     epoch_selection: Literal["best", "last"] = Field(

@@ -1,8 +1,9 @@
-"""The training sources: distilled (imported teacher data) and original (human CoNLL), and the dev set.
+"""The training sources: distilled (imported teacher data), soft (``nerd label``'s per-word label
+distributions), original (human CoNLL), and the dev set.
 
 A distilled file is read as ``nerd import`` training records when it ends in ``.jsonl``, as CoNLL
-otherwise (``nerd import --conll`` writes both). Every sentence keeps the file and line it came from,
-so a problem found later can still say where.
+otherwise (``nerd import --conll`` writes both); a soft file is ``nerd label``'s records. Every
+sentence keeps the file and line it came from, so a problem found later can still say where.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from nerd.spans import map_types
 
 @dataclass(frozen=True)
 class Example:
-    """One sentence to learn from or score on: words and their IOB2 tags."""
+    """One sentence to learn from or score on: words and their IOB2 tags, and for soft-labelled data
+    each word's label distribution (``soft`` rows, columns named by ``soft_labels``)."""
 
     tokens: tuple[str, ...]
     tags: tuple[str, ...]
+    soft_labels: tuple[str, ...] | None = None
+    soft: tuple[tuple[float, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,10 @@ class Source:
 
     @functools.cached_property
     def types(self) -> frozenset[str]:
-        """The entity types its tags use (the label checks ask for them many times over)."""
-        return frozenset(tag[2:] for example in self.examples for tag in example.tags if tag != "O")
+        """The entity types its tags (and soft labels) use (the label checks ask for them many times over)."""
+        columns = {label for example in self.examples for label in example.soft_labels or ()}
+        tags = {tag for example in self.examples for tag in example.tags}
+        return frozenset(tag[2:] for tag in tags | columns if tag != "O")
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -56,10 +62,33 @@ class Source:
 def _read_file(path: Path, role: str) -> list[Example]:
     if not path.is_file():
         raise InputError(f"{role} file not found", path=path)
+    if role == "soft":
+        return _read_soft(path)
     if role == "distilled" and path.suffix == ".jsonl":
         return [Example(tuple(record.tokens), tuple(record.tags)) for record in read_records(path)]
     corpus = read_conll(path, allow_empty=True)  # load_source names the file's role when it is empty
     return [Example(sentence.tokens, sentence.tags) for sentence in corpus.sentences]
+
+
+def _read_soft(path: Path) -> list[Example]:
+    examples = []
+    for number, record in enumerate(read_records(path), start=1):
+        if record.labels is None or record.probabilities is None:
+            raise InputError(
+                "no soft labels (labels, probabilities): a soft source is nerd label's output; give "
+                "hard-labelled records with --distilled",
+                path=path,
+                line=number,
+            )
+        examples.append(
+            Example(
+                tuple(record.tokens),
+                tuple(record.tags),
+                tuple(record.labels),
+                tuple(tuple(row) for row in record.probabilities),
+            )
+        )
+    return examples
 
 
 def load_source(role: str, paths: Sequence[Path]) -> Source:
@@ -89,4 +118,15 @@ def relabel(source: Source, mapping: dict[str, str]) -> Source:
 
 
 def _relabel_example(example: Example, mapping: dict[str, str]) -> Example:
-    return Example(example.tokens, tuple(map_types(example.tags, mapping)))
+    columns = None
+    if example.soft_labels is not None:
+        # A column may now share its label with another (merged types): encoding adds them up.
+        columns = tuple(_renamed(label, mapping) for label in example.soft_labels)
+    return Example(example.tokens, tuple(map_types(example.tags, mapping)), columns, example.soft)
+
+
+def _renamed(label: str, mapping: dict[str, str]) -> str:
+    if label == "O":
+        return label
+    target = mapping.get(label[2:], label[2:])
+    return "O" if target == "O" else f"{label[:2]}{target}"

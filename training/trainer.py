@@ -28,7 +28,7 @@ from nerd.training.card import write_card
 from nerd.training.card_content import build_card
 from nerd.training.checkpoints import load_checkpoint, remove_checkpoint, save_checkpoint
 from nerd.training.devices import available_cores, resolve_device, resolve_precision
-from nerd.training.features import Feature
+from nerd.training.features import IGNORED, Feature
 from nerd.training.plots import plot_learning_curves, plot_schedule
 from nerd.training.prediction import predict_tags
 from nerd.training.preparation import Prepared
@@ -93,7 +93,7 @@ def fingerprint(prepared: Prepared, seed: int) -> str:
     facts = {
         "files": {
             source.role: [f.sha256 for f in source.files]
-            for source in (prepared.distilled, prepared.original, prepared.dev)
+            for source in (prepared.distilled, prepared.soft, prepared.original, prepared.dev)
             if source is not None
         },
         "schedule": str(prepared.schedule),
@@ -176,6 +176,30 @@ def _save_best(model: Any, out_dir: Path) -> None:
             os.replace(written, out_dir / written.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _loss(model: Any, inputs: dict[str, Any], temperature: float) -> Any:
+    """The batch's mean loss over its labelled words: cross-entropy to the hard labels, and to the soft
+    labels' distributions (at ``temperature``, scaled by its square) where a batch has them."""
+    import torch
+    import torch.nn.functional as F
+
+    targets = inputs.pop("soft_targets", None)
+    mask = inputs.pop("soft_mask", None)
+    if targets is None:
+        return model(**inputs).loss  # hard labels only: the model's own loss, as for every run before
+    labels = inputs.pop("labels")
+    logits = model(**inputs).logits.float()
+    hard = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORED, reduction="sum"
+    )
+    student = F.log_softmax(logits[mask] / temperature, dim=-1)
+    teacher = targets[mask]
+    if temperature != 1.0:
+        teacher = torch.softmax(torch.log(teacher.clamp_min(1e-12)) / temperature, dim=-1)
+    soft = -(teacher * student).sum() * temperature**2
+    count = (labels != IGNORED).sum() + mask.sum()
+    return (hard + soft) / count.clamp_min(1)
 
 
 def _epoch_windows(prepared: Prepared, distilled: list[int], original: list[int]) -> list[Feature]:
@@ -272,7 +296,7 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
                     k: v.to(accelerator.device)
                     for k, v in collate([windows[i] for i in batch], pad_id).items()
                 }
-                loss = model(**inputs).loss
+                loss = _loss(model, inputs, hyper.soft_temperature)
                 accelerator.backward(loss)
                 accelerator.clip_grad_norm_(model.parameters(), hyper.max_grad_norm)
                 optimizer.step()

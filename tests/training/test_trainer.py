@@ -126,3 +126,31 @@ def test_patience_needs_every_epoch_scored():
 
     with pytest.raises(ValidationError, match="patience needs a dev score after every epoch"):
         HYPER.model_validate({**HYPER.model_dump(), "patience": 2, "epoch_selection": "last"})
+
+
+def test_the_soft_loss_is_the_cross_entropy_to_the_distribution_scaled_by_the_temperature():
+    import torch
+
+    from nerd.training.trainer import _loss
+
+    class FixedLogits:
+        """A stand-in for the encoder: the same logits whatever the input."""
+
+        def __init__(self, logits):
+            self.logits = logits
+
+        def __call__(self, **inputs):
+            return type("Output", (), {"logits": self.logits})()
+
+    logits = torch.tensor([[[2.0, 0.0, -1.0], [0.5, 0.5, 0.0], [1.0, 2.0, 3.0]]])
+    labels = torch.tensor([[-100, 2, -100]])
+    targets = torch.zeros((1, 3, 3))
+    targets[0, 0] = torch.tensor([0.2, 0.7, 0.1])
+    mask = torch.tensor([[True, False, False]])
+    for temperature in (1.0, 2.0):
+        inputs = {"input_ids": None, "labels": labels, "soft_targets": targets, "soft_mask": mask}
+        loss = _loss(FixedLogits(logits), inputs, temperature)
+        teacher = torch.softmax(torch.log(targets[0, 0]) / temperature, dim=-1)
+        soft = -(teacher * torch.log_softmax(logits[0, 0] / temperature, dim=-1)).sum() * temperature**2
+        hard = -torch.log_softmax(logits[0, 1], dim=-1)[2]
+        assert float(loss) == pytest.approx(float((soft + hard) / 2), rel=1e-5)

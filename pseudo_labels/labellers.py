@@ -1,0 +1,92 @@
+"""The models that label: a bundle (onnxruntime) or a training checkpoint (PyTorch), or the mean of several.
+
+A labeller gives each word its label distribution, read at the word's first sub-token as training
+labels it; an ensemble averages its members' distributions (their label lists must be the same).
+Its ``sha256`` identifies exactly which weights labelled the data: the model file's digest, or for an
+ensemble the digest of its members' digests in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nerd.checksums import file_sha256
+from nerd.errors import ConfigError, InputError
+from nerd.model_bundle import MANIFEST, MODEL_FILE
+
+Distributions = Callable[[Sequence[Sequence[str]]], list[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Labeller:
+    """Words in, per-word label distributions out."""
+
+    name: str
+    sha256: str
+    labels: tuple[str, ...]
+    distributions: Distributions
+
+
+def load_labeller(model: Path, *, threads: int, batch_size: int = 64) -> Labeller:
+    """A bundle directory (``bundle.json``) or a training checkpoint (``config.json``), loaded.
+
+    Raises:
+        InputError: neither, or a model that cannot be loaded.
+    """
+    if (model / MANIFEST).is_file():
+        from nerd.service.engine import OnnxTagger
+
+        engine = OnnxTagger(model, threads=threads)
+        digest = engine.manifest.files.get(MODEL_FILE) or file_sha256(model / MODEL_FILE)
+
+        def run_bundle(sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
+            return engine.word_probabilities(sentences, batch_size=batch_size)
+
+        name = f"bundle {engine.manifest.name} ({engine.manifest.variant})"
+        return Labeller(name, digest, tuple(engine.labels), run_bundle)
+    if (model / "config.json").is_file():
+        from nerd.export.verification import TorchTagger
+
+        tagger = TorchTagger(model, threads)
+        weights = model / "model.safetensors"
+        digest = file_sha256(weights) if weights.is_file() else file_sha256(model / "pytorch_model.bin")
+
+        def run_checkpoint(sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
+            return tagger.word_probabilities(sentences, batch_size=batch_size)
+
+        return Labeller(f"checkpoint {model.resolve().name}", digest, tuple(tagger.labels), run_checkpoint)
+    raise InputError(
+        f"neither an exported bundle ({MANIFEST}) nor a training checkpoint (config.json)", path=model
+    )
+
+
+def ensemble(members: Sequence[Labeller]) -> Labeller:
+    """One labeller whose distributions are the mean of the members'.
+
+    Raises:
+        ConfigError: no member, or members whose label lists differ.
+    """
+    if not members:
+        raise ConfigError("no model to label with")
+    if len(members) == 1:
+        return members[0]
+    labels = members[0].labels
+    for member in members[1:]:
+        if member.labels != labels:
+            raise ConfigError(
+                f"an ensemble needs one label list: {members[0].name} has {', '.join(labels)}; "
+                f"{member.name} has {', '.join(member.labels)}"
+            )
+
+    def mean(sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        runs = [member.distributions(sentences) for member in members]
+        return [np.mean(np.stack(rows), axis=0) for rows in zip(*runs, strict=True)]
+
+    digest = hashlib.sha256("\n".join(member.sha256 for member in members).encode()).hexdigest()
+    name = "ensemble of " + ", ".join(member.name for member in members)
+    return Labeller(name, digest, labels, mean)
