@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The recipe of docs/quality.md, step by step, through nerd's CLI. Resumable: a step whose output is
+# there is skipped, and nerd train --resume / nerd label continue a stopped step.
+#
+#   experiments/quality.sh [STEP...]     steps: import baseline teacher pools label student export all
+#
+# Environment: NERD (the nerd command, default .venv/bin/nerd), SHARED (../shared/data), OUT
+# (out/quality), MPNET (a local all-mpnet-base-v2 directory, see ../shared/data/README.md), SEEDS (1,2,3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NERD=${NERD:-.venv/bin/nerd}
+PYTHON=${PYTHON:-.venv/bin/python}
+SHARED=${SHARED:-../shared/data}
+OUT=${OUT:-out/quality}
+MPNET=${MPNET:-/work/encoders/mpnet/all-mpnet-base-v2}
+SEEDS=${SEEDS:-1,2,3}
+DEV=$SHARED/conll2003/valid.txt
+GOLD=$SHARED/paper-split/gold_1000.conll
+mkdir -p "$OUT"
+
+# The student's settings (MiniLM-L6, 2 CPU cores), the same in every row of the ablation: the last
+# epoch is the model (no choice made on dev, which is what the table reports).
+STUDENT=(--preset cpu --batch-size 16 --dropout 0.1 --epoch-selection last)
+
+step_import() {
+    [ -f "$OUT/imported/data.jsonl" ] || "$NERD" import "$SHARED/teacher-bundle" --out "$OUT/imported"
+}
+
+step_baseline() {  # the paper's simple mix: the LLM bundle, then the 1,000 gold sentences
+    "$NERD" train --distilled "$OUT/imported/data.jsonl" --original "$GOLD" --dev "$DEV" \
+        --schedule simple-mix "${STUDENT[@]}" --seeds "$SEEDS" --out "$OUT/baseline" --resume
+}
+
+step_teacher() {  # a larger intermediate teacher trained the same way
+    "$NERD" train --distilled "$OUT/imported/data.jsonl" --original "$GOLD" --dev "$DEV" \
+        --schedule simple-mix --base-model "$MPNET" --preset cpu --precision fp32 --lr 5e-5 \
+        --batch-size 16 --dropout 0.1 --epochs 10 --seeds 1 --out "$OUT/mpnet-teacher" --resume
+}
+
+step_pools() {  # unlabelled text: CoNLL train outside the gold sample and the bundle (tags unused), BBC
+    [ -f "$OUT/pool-conll.conll" ] || "$PYTHON" -m nerd.experiments.probe_split "$SHARED/conll2003/train.txt" \
+        --exclude "$GOLD" --exclude-ids "$SHARED/teacher-bundle/conll/sentence_ids.txt" --size 100000 \
+        --out "$OUT/pool-conll.conll"
+    [ -f "$OUT/pool-bbc.txt" ] || "$PYTHON" -m nerd.experiments.text_pool "$SHARED/bbc/bbc_fulltext.jsonl" \
+        --articles 120 --out "$OUT/pool-bbc.txt"
+}
+
+step_label() {
+    local teacher
+    teacher=$(dirname "$(ls "$OUT"/mpnet-teacher/training_card.json "$OUT"/mpnet-teacher/seed-1/training_card.json 2>/dev/null | head -1)")
+    [ -f "$OUT/soft-conll/data.jsonl" ] || "$NERD" label "$OUT/pool-conll.conll" --model "$teacher" --out "$OUT/soft-conll"
+    [ -f "$OUT/soft-bbc/data.jsonl" ] || "$NERD" label "$OUT/pool-bbc.txt" --format articles --model "$teacher" \
+        --out "$OUT/soft-bbc"
+}
+
+step_student() {  # MiniLM on the teacher's soft labels, then the gold sentences
+    "$NERD" train --soft "$OUT/soft-conll/data.jsonl" --soft "$OUT/soft-bbc/data.jsonl" \
+        --original "$GOLD" --dev "$DEV" --schedule simple-mix \
+        "${STUDENT[@]}" --epochs 8 --seeds "$SEEDS" --out "$OUT/student" --resume
+}
+
+step_export() {  # int8 bundles of each seed, verified on dev, scored as nerd serve runs them
+    for run in "$OUT"/student/seed-* "$OUT"/baseline/seed-*; do
+        [ -d "$run/onnx-int8" ] || "$NERD" export "$run" --variants int8 --verify-on "$DEV"
+        [ -f "$run/evaluate-int8.json" ] || "$NERD" evaluate "$run/onnx-int8" "$DEV" --json "$run/evaluate-int8.json"
+        [ -f "$run/evaluate-argmax.json" ] || "$NERD" evaluate "$run/onnx-int8" "$DEV" --decoding argmax \
+            --json "$run/evaluate-argmax.json"
+    done
+}
+
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] && [ "${steps[0]}" != all ] || steps=(import baseline teacher pools label student export)
+for step in "${steps[@]}"; do
+    echo "== $step ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"
+    "step_$step"
+done
