@@ -31,6 +31,7 @@ COPY service /src/service
 COPY evaluation /src/evaluation
 COPY experiments /src/experiments
 COPY evolution /src/evolution
+COPY pseudo_labels /src/pseudo_labels
 COPY cli /src/cli
 COPY docker/wheelhouse /wheels
 

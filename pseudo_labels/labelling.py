@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ def label_file(
         "sentences": len(sentences),
     }
     done = _resume_point(request, identity)
+    started = time.perf_counter()
     partial = request.out_dir / PARTIAL
     with partial.open("r+b" if partial.exists() else "wb") as stream:
         stream.seek(done["bytes"])
@@ -85,7 +87,9 @@ def label_file(
             atomic_write_text(request.out_dir / PROGRESS, json.dumps(progress, indent=2) + "\n")
             if on_progress is not None:
                 on_progress(start + len(chunk), len(sentences))
-    report = {**identity, **_summary(partial)}
+    # This run's labelling time (a resumed run counts only what it labelled itself).
+    seconds = round(time.perf_counter() - started, 1)
+    report = {**identity, **_summary(partial), "seconds": seconds, "resumed_at": done["sentences"]}
     os.replace(partial, request.out_dir / DATA)
     atomic_write_text(request.out_dir / REPORT, json.dumps(report, indent=2) + "\n")
     (request.out_dir / PROGRESS).unlink(missing_ok=True)

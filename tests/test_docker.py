@@ -50,3 +50,17 @@ def test_the_cpu_image_serves_as_a_non_root_user_with_a_readiness_healthcheck():
     assert "USER nerd" in cpu and "/readyz" in cpu and "HEALTHCHECK" in cpu
     assert "COPY models/en-conll-minilm-int8 /models/default" in cpu
     assert '"/src[cpu]"' in text and "torch" not in cpu
+
+
+def test_the_image_copies_every_folder_the_package_is_built_from():
+    import tomllib
+
+    folders = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values()
+    )
+    copied = {
+        line.split()[1]
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ") and line.split()[2].startswith("/src/")
+    }
+    assert folders <= copied, sorted(folders - copied)
