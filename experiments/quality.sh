@@ -27,8 +27,10 @@ step_import() {
 }
 
 step_baseline() {  # the paper's simple mix: the LLM bundle, then the 1,000 gold sentences
-    "$NERD" train --distilled "$OUT/imported/data.jsonl" --original "$GOLD" --dev "$DEV" \
-        --schedule simple-mix "${STUDENT[@]}" --seeds "$SEEDS" --out "$OUT/baseline" --resume
+    for seed in ${SEEDS//,/ }; do
+        "$NERD" train --distilled "$OUT/imported/data.jsonl" --original "$GOLD" --dev "$DEV" \
+            --schedule simple-mix "${STUDENT[@]}" --seeds "$seed" --out "$OUT/baseline/seed-$seed" --resume
+    done
 }
 
 step_teacher() {  # a larger intermediate teacher trained the same way
@@ -54,14 +56,22 @@ step_label() {
 }
 
 step_student() {  # MiniLM on the teacher's soft labels, then the gold sentences
-    "$NERD" train --soft "$OUT/soft-conll/data.jsonl" --soft "$OUT/soft-bbc/data.jsonl" \
-        --original "$GOLD" --dev "$DEV" --schedule simple-mix \
-        "${STUDENT[@]}" --epochs 8 --seeds "$SEEDS" --out "$OUT/student" --resume
+    for seed in ${SEEDS//,/ }; do
+        "$NERD" train --soft "$OUT/soft-conll/data.jsonl" --soft "$OUT/soft-bbc/data.jsonl" \
+            --original "$GOLD" --dev "$DEV" --schedule simple-mix "${STUDENT[@]}" --epochs 8 \
+            --seeds "$seed" --out "$OUT/student/seed-$seed" --resume
+    done
 }
 
-step_export() {  # int8 bundles of each seed, verified on dev, scored as nerd serve runs them
+step_export() {  # int8 bundles of each finished seed, verified on dev, scored as nerd serve runs them
     for run in "$OUT"/student/seed-* "$OUT"/baseline/seed-*; do
-        [ -d "$run/onnx-int8" ] || "$NERD" export "$run" --variants int8 --verify-on "$DEV"
+        grep -q '"status": "complete"' "$run/training_card.json" 2>/dev/null || continue
+        name="$(basename "$(dirname "$run")")-$(basename "$run")"
+        if [ ! -d "$run/onnx-int8" ] && ! "$NERD" export "$run" --variants int8 --verify-on "$DEV" --name "$name"; then
+            echo "int8 export of $run refused by its verification gate"
+            continue
+        fi
+        [ -f "$run/evaluate-fp32.json" ] || "$NERD" evaluate "$run" "$DEV" --json "$run/evaluate-fp32.json"
         [ -f "$run/evaluate-int8.json" ] || "$NERD" evaluate "$run/onnx-int8" "$DEV" --json "$run/evaluate-int8.json"
         [ -f "$run/evaluate-argmax.json" ] || "$NERD" evaluate "$run/onnx-int8" "$DEV" --decoding argmax \
             --json "$run/evaluate-argmax.json"
