@@ -70,11 +70,12 @@ def table(out: Path) -> str:
         for seed in seeds:
             for label, values in seed["int8"]["per_type"].items():
                 per_type.setdefault(name, {}).setdefault(label, []).append(values["f1"])
-    lines += ["", "Per type, int8 with Viterbi (F1, mean ± std over the seeds):", ""]
     labels = sorted({label for row in per_type.values() for label in row})
-    lines += ["| row | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
-    for name, row in per_type.items():
-        lines.append(f"| {name} | " + " | ".join(mean_std(row.get(label, [])) for label in labels) + " |")
+    if labels:
+        lines += ["", "Per type, int8 with Viterbi (F1, mean ± std over the seeds):", ""]
+        lines += ["| row | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+        for name, row in per_type.items():
+            lines.append(f"| {name} | " + " | ".join(mean_std(row.get(label, [])) for label in labels) + " |")
     teacher = _json(out / "mpnet-teacher" / "training_card.json")
     if teacher is not None:
         best = teacher.get("best_dev") or {}
