@@ -56,15 +56,18 @@ step_label() {
 }
 
 step_student() {  # MiniLM on the teacher's soft labels, then the gold sentences
+    # A variant is another row: STUDENT_ROW=student-t2 STUDENT_OPTIONS="--soft-temperature 2".
+    local row=${STUDENT_ROW:-student}
     for seed in ${SEEDS//,/ }; do
+        # shellcheck disable=SC2086  # the options are words to split
         "$NERD" train --soft "$OUT/soft-conll/data.jsonl" --soft "$OUT/soft-bbc/data.jsonl" \
             --original "$GOLD" --dev "$DEV" --schedule simple-mix "${STUDENT[@]}" --epochs 8 \
-            --seeds "$seed" --out "$OUT/student/seed-$seed" --resume
+            ${STUDENT_OPTIONS:-} --seeds "$seed" --out "$OUT/$row/seed-$seed" --resume
     done
 }
 
 step_export() {  # int8 bundles of each finished seed, verified on dev, scored as nerd serve runs them
-    for run in "$OUT"/student/seed-* "$OUT"/baseline/seed-*; do
+    for run in "$OUT"/student*/seed-* "$OUT"/baseline/seed-*; do
         grep -q '"status": "complete"' "$run/training_card.json" 2>/dev/null || continue
         name="$(basename "$(dirname "$run")")-$(basename "$run")"
         if [ ! -d "$run/onnx-int8" ] && ! "$NERD" export "$run" --variants int8 --verify-on "$DEV" --name "$name"; then

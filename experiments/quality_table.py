@@ -21,6 +21,7 @@ from typing import Any
 ROWS = {
     "baseline": "paper's simple mix: LLM bundle, then 1,000 gold",
     "student": "MPNet teacher's soft labels (CoNLL + BBC pool), then 1,000 gold",
+    "student-t2": "the same, soft labels learnt at temperature 2",
 }
 REPORTS = {"fp32": "evaluate-fp32.json", "int8": "evaluate-int8.json", "argmax": "evaluate-argmax.json"}
 
