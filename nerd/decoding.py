@@ -94,6 +94,12 @@ def decode(
     ]
 
 
+def log_of(probabilities: np.ndarray) -> np.ndarray:
+    """Log-probabilities of probability rows: a 0 (a float32 underflow) makes a label very unlikely, not
+    impossible, so that no path is left out."""
+    return np.log(np.maximum(probabilities, 1e-30))
+
+
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """Log-probabilities over the last axis, computed stably."""
     shifted = logits - logits.max(axis=-1, keepdims=True)

@@ -23,12 +23,12 @@ import numpy as np
 from nerd.annotation.prompt_inputs import InputFormat, SourceSentence, read_sentences
 from nerd.atomic import OutputError, atomic_write_text
 from nerd.checksums import file_sha256
-from nerd.decoding import DEFAULT_DECODING, Decoding, decode_indices
+from nerd.decoding import DEFAULT_DECODING, Decoding, decode, log_of
 from nerd.errors import InputError
 from nerd.json_files import read_json
 from nerd.pseudo_labels.labellers import Labeller
 from nerd.records import Provenance, TrainingRecord
-from nerd.spans import iob2_to_spans, repair_iob2
+from nerd.spans import iob2_to_spans
 
 DATA = "data.jsonl"
 PARTIAL = "data.jsonl.partial"
@@ -127,14 +127,14 @@ def _records(
 ) -> list[str]:
     labels = list(request.labeller.labels)
     distributions = request.labeller.distributions([list(s.tokens) for s in chunk])
-    chosen = decode_indices([np.log(np.maximum(d, 1e-30)) for d in distributions], labels, request.decoding)
+    tags = decode([log_of(rows) for rows in distributions], labels, request.decoding)
     stem = request.input.stem
     lines = []
-    for number, (sentence, rows, indices) in enumerate(zip(chunk, distributions, chosen, strict=True)):
+    for number, (sentence, rows, sentence_tags) in enumerate(zip(chunk, distributions, tags, strict=True)):
         record = TrainingRecord(
             id=f"{stem}-{offset + number + 1:07d}",
             tokens=list(sentence.tokens),
-            tags=repair_iob2([labels[int(i)] for i in indices]),
+            tags=sentence_tags,
             labels=labels,
             probabilities=_rows(rows),
             provenance=Provenance(

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from nerd.batches import inference_batches
-from nerd.decoding import DEFAULT_DECODING, Decoding, decode, decode_indices, log_softmax
+from nerd.decoding import DEFAULT_DECODING, Decoding, decode, decode_indices, log_of, log_softmax
 from nerd.errors import ModelBundleError
 from nerd.model_bundle import MODEL_FILE, Manifest, verified_manifest
 from nerd.service.encoding import Window, WordEncoder, pad_token_id
@@ -149,9 +149,7 @@ class OnnxTagger:
                     word = window.first_word + offset
                     if window.owned[0] <= word < window.owned[1]:
                         target[word] = aggregate(rows[window.word_positions(offset, suffix)], aggregation)
-        # A probability of 0 (a float32 underflow) must not make a path impossible.
-        scores = [np.log(np.maximum(sentence, 1e-30)) for sentence in probabilities]
-        chosen = decode_indices(scores, self.labels, decoding)
+        chosen = decode_indices([log_of(sentence) for sentence in probabilities], self.labels, decoding)
         results = []
         for sentence_probabilities, best, was_truncated in zip(probabilities, chosen, truncated, strict=True):
             tags = repair_iob2([self.labels[int(i)] for i in best])

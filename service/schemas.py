@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from nerd.decoding import Decoding
+
 
 class EntitiesRequest(BaseModel):
     """Exactly one of ``text``, ``texts`` or ``tokens``."""
@@ -24,7 +26,7 @@ class EntitiesRequest(BaseModel):
         default=None,
         description="how a word's label comes from its sub-tokens; default: the server's (first)",
     )
-    decoding: Literal["viterbi", "argmax"] | None = Field(
+    decoding: Decoding | None = Field(
         default=None,
         description="viterbi: the most probable valid IOB2 sequence (a name is never split into two "
         "entities of different types); argmax: each word's best label, then repaired; default: the "

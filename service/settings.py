@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nerd.decoding import DEFAULT_DECODING, Decoding
 from nerd.default_model import default_model_dir
 from nerd.errors import ConfigError
 
@@ -25,8 +26,8 @@ class ServiceSettings(BaseSettings):
     device: Literal["cpu", "cuda"] = "cpu"
     threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; default: the cores")
     aggregation: Literal["first", "average", "max"] = "first"
-    decoding: Literal["viterbi", "argmax"] = Field(
-        default="viterbi", description="viterbi (valid IOB2 sequences) or argmax; a request may choose"
+    decoding: Decoding = Field(
+        default=DEFAULT_DECODING, description="viterbi (valid IOB2 sequences) or argmax; a request may choose"
     )
     stride: int = Field(default=32, ge=0, description="sub-tokens of overlap between windows of long texts")
     max_batch_size: int = Field(default=32, ge=1, le=1024, description="texts per model call")
