@@ -38,6 +38,7 @@ def test_each_bundle_has_its_files_checksums_and_facts(exported, trained_model):
         assert manifest.verification["sample"] == str(sample) and manifest.verification["passed"]
     int8 = read_manifest(bundle_dir(out, "int8"))
     assert int8.quantization["mode"] == "dynamic" and int8.quantization["kept_in_float"]
+    assert int8.quantization["embeddings_int8_per_row"] == ["/bert/embeddings/word_embeddings/Gather"]
     size = {r["variant"]: r["model_bytes"] for r in results}
     assert size["int8"] < size["fp32"]  # a tiny model; MiniLM shrinks to a quarter
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "staging left behind"
