@@ -2,7 +2,8 @@
 # The recipe of docs/quality.md, step by step, through nerd's CLI. Resumable: a step whose output is
 # there is skipped, and nerd train --resume / nerd label continue a stopped step.
 #
-#   experiments/quality.sh [STEP...]     steps: import baseline teacher pools label student export all
+#   experiments/quality.sh [STEP...]
+#       steps: import baseline teacher pools label student gold fill filled export all
 #
 # Environment: NERD (the nerd command, default .venv/bin/nerd), SHARED (../shared/data), OUT
 # (out/quality), MPNET (a local all-mpnet-base-v2 directory, see ../shared/data/README.md), SEEDS (1,2,3).
@@ -66,8 +67,25 @@ step_student() {  # MiniLM on the teacher's soft labels, then the gold sentences
     done
 }
 
+step_gold() {  # MiniLM on the 1,000 gold sentences alone: the model that fills the teacher's gaps
+    "$NERD" train --original "$GOLD" --dev "$DEV" --schedule original "${STUDENT[@]}" --seeds 1 \
+        --out "$OUT/gold-student" --resume
+}
+
+step_fill() {  # the bundle's O words filled with the gold student's confident entities (teacher wins)
+    [ -f "$OUT/filled/data.jsonl" ] || "$PYTHON" -m nerd.experiments.fill_gaps "$OUT/imported/data.jsonl" \
+        --model "$OUT/gold-student" --min-confidence 0.9 --out "$OUT/filled"
+}
+
+step_filled() {  # the paper's simple mix on the filled bundle
+    for seed in ${SEEDS//,/ }; do
+        "$NERD" train --distilled "$OUT/filled/data.jsonl" --original "$GOLD" --dev "$DEV" \
+            --schedule simple-mix "${STUDENT[@]}" --seeds "$seed" --out "$OUT/baseline-filled/seed-$seed" --resume
+    done
+}
+
 step_export() {  # int8 bundles of each finished seed, verified on dev, scored as nerd serve runs them
-    for run in "$OUT"/student*/seed-* "$OUT"/baseline/seed-*; do
+    for run in "$OUT"/student*/seed-* "$OUT"/baseline*/seed-*; do
         grep -q '"status": "complete"' "$run/training_card.json" 2>/dev/null || continue
         name="$(basename "$(dirname "$run")")-$(basename "$run")"
         if [ ! -d "$run/onnx-int8" ] && ! "$NERD" export "$run" --variants int8 --verify-on "$DEV" --name "$name"; then
@@ -82,7 +100,7 @@ step_export() {  # int8 bundles of each finished seed, verified on dev, scored a
 }
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] && [ "${steps[0]}" != all ] || steps=(import baseline teacher pools label student export)
+[ ${#steps[@]} -gt 0 ] && [ "${steps[0]}" != all ] || steps=(import baseline teacher pools label student gold fill filled export)
 for step in "${steps[@]}"; do
     echo "== $step ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"
     "step_$step"
