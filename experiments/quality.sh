@@ -3,7 +3,7 @@
 # there is skipped, and nerd train --resume / nerd label continue a stopped step.
 #
 #   experiments/quality.sh [STEP...]
-#       steps: import baseline teacher pools label student gold fill filled export all
+#       steps: import baseline teacher pools label student recipe gold fill filled export all
 #
 # Environment: NERD (the nerd command, default .venv/bin/nerd), SHARED (../shared/data), OUT
 # (out/quality), MPNET (a local all-mpnet-base-v2 directory, see ../shared/data/README.md), SEEDS (1,2,3).
@@ -67,6 +67,10 @@ step_student() {  # MiniLM on the teacher's soft labels, then the gold sentences
     done
 }
 
+step_recipe() {  # the recipe's student (docs/quality.md): longer, a decaying rate, embeddings trained
+    STUDENT_ROW=student-long STUDENT_OPTIONS="--epochs 10 --lr-decay 0.8 --train-embeddings" step_student
+}
+
 step_gold() {  # MiniLM on the 1,000 gold sentences alone: the model that fills the teacher's gaps
     "$NERD" train --original "$GOLD" --dev "$DEV" --schedule original "${STUDENT[@]}" --seeds 1 \
         --out "$OUT/gold-student" --resume
@@ -100,7 +104,7 @@ step_export() {  # int8 bundles of each finished seed, verified on dev, scored a
 }
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] && [ "${steps[0]}" != all ] || steps=(import baseline teacher pools label student gold fill filled export)
+[ ${#steps[@]} -gt 0 ] && [ "${steps[0]}" != all ] || steps=(import baseline teacher pools label student recipe gold fill filled export)
 for step in "${steps[@]}"; do
     echo "== $step ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"
     "step_$step"
