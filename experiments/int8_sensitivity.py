@@ -6,8 +6,9 @@ projections, the classifier, one layer, ...) with that group kept in float, scor
 exactly as ``nerd evaluate`` scores a bundle, and prints F1, its loss against fp32 and the model size,
 so that the export keeps in float only what measurably pays for its bytes.
 
-    python -m nerd.experiments.int8_sensitivity out/default/full/onnx-fp32 \\
-        ../shared/data/conll2003/valid.txt --out out/default/int8-sensitivity
+    nerd export out/default/full/seed-1 --variants fp32 --out out/default/seed-1-fp32
+    python -m nerd.experiments.int8_sensitivity out/default/seed-1-fp32/onnx-fp32 \\
+        ../shared/data/conll2003/valid.txt --out out/default/sensitivity
 """
 
 from __future__ import annotations
