@@ -4,7 +4,8 @@
 #
 #   experiments/default_model.sh [train|export|all]
 #
-# Environment: NERD (default .venv/bin/nerd), SHARED (../shared/data), OUT (out/default), SEEDS (1,2,3).
+# Environment: NERD (default .venv/bin/nerd), SHARED (../shared/data), OUT (out/default), SEEDS (1,2,3),
+# NAME (the bundles' name, default en-conll-minilm-int8).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NERD=${NERD:-.venv/bin/nerd}
@@ -28,7 +29,7 @@ step_export() {  # int8, verified on dev (the gate: at most 0.5 F1 points below 
     for run in "$OUT"/full/seed-*; do
         grep -q '"status": "complete"' "$run/training_card.json" 2>/dev/null || continue
         [ -d "$run/onnx-int8" ] || "$NERD" export "$run" --variants int8 --verify-on "$DEV" \
-            --name "en-conll-minilm-int8-$(basename "$run")"
+            --name "${NAME:-en-conll-minilm-int8}"
         [ -f "$run/evaluate-fp32.json" ] || "$NERD" evaluate "$run" "$DEV" --json "$run/evaluate-fp32.json"
         [ -f "$run/evaluate-int8.json" ] || "$NERD" evaluate "$run/onnx-int8" "$DEV" --json "$run/evaluate-int8.json"
     done
