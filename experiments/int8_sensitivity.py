@@ -68,7 +68,7 @@ def main(
     target: Annotated[str, typer.Option(help="int8 instruction-set configuration.")] = "avx512_vnni",
 ) -> None:
     from nerd.evaluation.evaluating import evaluate
-    from nerd.export.onnx_variants import quantize_int8
+    from nerd.export.onnx_variants import copy_support_files, quantize_int8
 
     chosen = list(GROUPS) if groups == "all" else groups.split(",")
     unknown = [g for g in chosen if parse_group(g)[0] not in GROUPS]
@@ -91,11 +91,8 @@ def main(
         shutil.rmtree(dest, ignore_errors=True)
         dest.mkdir()
         quantize_int8(fp32_bundle, dest, target, also_float=kept, embedding_rows=per_row)  # type: ignore[arg-type]
-        for path in fp32_bundle.iterdir():
-            if path.is_file() and path.name not in {MODEL_FILE, MANIFEST}:
-                shutil.copy2(path, dest / path.name)
-        manifest = read_manifest(fp32_bundle).model_copy(update={"variant": "int8"})
-        manifest = manifest.model_copy(update={"files": checksums(dest)})
+        copy_support_files(fp32_bundle, dest)
+        manifest = read_manifest(fp32_bundle).model_copy(update={"variant": "int8", "files": checksums(dest)})
         atomic_write_text(dest / MANIFEST, manifest.model_dump_json(indent=1))
         f1 = evaluate(dest, [data]).report["micro"]["f1"]
         rows[group] = {

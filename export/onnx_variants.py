@@ -160,8 +160,9 @@ def quantize_rows(model: Path, gather_names: Sequence[str]) -> int:
     proto = onnx.load(str(model))
     graph = proto.graph
     initializers = {tensor.name: tensor for tensor in graph.initializer}
+    wanted = set(gather_names)
     changed = 0
-    for node in [n for n in graph.node if n.name in set(gather_names)]:
+    for node in [n for n in graph.node if n.name in wanted]:
         table = initializers.get(node.input[0])
         if node.op_type != "Gather" or table is None:
             continue
