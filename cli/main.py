@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from nerd import __version__
+from nerd.cli.annotate_command import annotate_cli
 from nerd.cli.bench_command import bench_cli
 from nerd.cli.console import show_warnings_as_lines
 from nerd.cli.evaluate_command import evaluate_cli
@@ -27,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.command("prompts")(prompts_cli)
+app.command("annotate")(annotate_cli)
 app.command("import")(import_cli)
 app.command("label")(label_cli)
 app.command("train")(train_cli)

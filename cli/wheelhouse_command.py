@@ -23,7 +23,8 @@ def wheelhouse_cli(
         list[str] | None,
         typer.Option(
             "--extra",
-            help="Extras to include (repeat): cpu or gpu (the serving runtime), train, export, dev. "
+            help="Extras to include (repeat): cpu or gpu (the serving runtime), annotate (an LLM hosted "
+            "inside the network), train, export, dev. "
             "Default: cpu.",
         ),
     ] = None,
