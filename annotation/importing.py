@@ -22,6 +22,7 @@ from nerd.annotation.bundle_lines import BundleLine, discover, read_lines
 from nerd.annotation.generated import extract_generated, read_generated
 from nerd.annotation.labelling import Labelling, label_sentence
 from nerd.annotation.record_shapes import (
+    SENTENCE_PREFIX,
     Answer,
     RecordProblem,
     Request,
@@ -165,12 +166,15 @@ def import_bundle(
     rejected = [outcome for outcome in final if outcome.record is None]
     retry = [files.requests[outcome.id].raw for outcome in rejected if outcome.id in files.requests]
     events = [
-        _event_line(outcome, event)
+        _event_line(outcome, event, files)
         for outcome in final
         if outcome.labelling is not None
         for event in outcome.labelling.events
     ]
     report = _report(outcomes, final, duplicates, files, records, len(retry))
+    report["entities"]["hallucinated_copied_from_prompt"] = sum(
+        1 for event in events if event.get("copied_from_prompt")
+    )
     if any(request.generate for request in files.requests.values()):
         report["generated"] = _generated_report(files, final)
     return ImportResult(
@@ -437,18 +441,34 @@ def _generated_report(files: _Files, final: list[Outcome]) -> dict[str, Any]:
     }
 
 
-def _event_line(outcome: Outcome, event: Any) -> dict[str, Any]:
+def _event_line(outcome: Outcome, event: Any, files: _Files) -> dict[str, Any]:
     line: dict[str, Any] = {
         "id": outcome.id,
         "kind": event.kind.value,
         "label": event.label,
         "text": event.text,
     }
+    request = files.requests.get(outcome.request_id) if outcome.request_id else None
+    if event.kind is EventKind.HALLUCINATED and request is not None and event.text.strip():
+        # A small teacher often lists the names of its few-shot examples: a prompt problem, not noise.
+        line["copied_from_prompt"] = event.text in _prompt_context(request)
     if event.span is not None:
         line["span"] = [event.span.start, event.span.end]
     if event.kept is not None:
         line["kept"] = [event.kept.start, event.kept.end, event.kept.label]
     return line
+
+
+def _prompt_context(request: Request) -> str:
+    """What the teacher was shown besides the sentence: instructions and few-shot examples."""
+    try:
+        messages = json.loads(request.raw)["body"]["messages"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return ""
+    texts = [m.get("content") for m in messages if isinstance(m, dict) and isinstance(m.get("content"), str)]
+    if texts and SENTENCE_PREFIX in texts[-1]:
+        texts[-1] = texts[-1].rsplit(SENTENCE_PREFIX, 1)[0]
+    return "\n".join(texts)
 
 
 def _report(

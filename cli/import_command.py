@@ -148,6 +148,9 @@ def show_report(report: dict[str, Any]) -> None:
         "unknown_label",
     ):
         summary.add_row(f"  {kind.replace('_', ' ')}", str(entities[kind]))
+        if kind == "hallucinated" and entities.get("hallucinated_copied_from_prompt"):
+            copied = entities["hallucinated_copied_from_prompt"]
+            summary.add_row("    of them copied from the prompt's examples", str(copied))
     for label, count in entities["imported_by_type"].items():
         summary.add_row(f"  imported {label}", str(count))
     summary.add_row("retry requests", str(report["retry_requests"]))

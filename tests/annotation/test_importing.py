@@ -307,3 +307,21 @@ def test_any_json_records_are_accounted_for(tmp_path_factory, records):
     report = result.report
     assert report["read"] == len(records)
     assert report["read"] == report["imported"] + report["rejected"] + report["duplicates"]
+
+
+def test_hallucinations_copied_from_the_few_shot_examples_are_told_apart(tmp_path):
+    from nerd.annotation.batch_requests import request_line
+    from nerd.annotation.prompt_templates import Template, build_messages
+    from nerd.conll import Sentence
+    from nerd.labels import CONLL_DEFINITIONS
+
+    example = Sentence(("Ann", "visited", "Oslo", "."), ("B-PER", "O", "B-LOC", "O"))
+    messages = build_messages(Template.cot, CONLL_DEFINITIONS, ["Smith", "left", "."], [example])
+    requests = write_lines(tmp_path / "requests.jsonl", [request_line("x-1", "teacher-x", 0.0, messages)])
+    answer = cot_answer('Result: {"PER": ["Smith"], "LOC": ["Oslo", "Tokyo"]}')
+    output = write_lines(tmp_path / "output.jsonl", [output_line("x-1", answer)])
+    result = import_bundle([requests, output], ImportOptions())
+    hallucinated = {e["text"]: e["copied_from_prompt"] for e in result.events if e["kind"] == "hallucinated"}
+    assert hallucinated == {"Oslo": True, "Tokyo": False}
+    assert result.report["entities"]["hallucinated_copied_from_prompt"] == 1
+    assert result.records[0].tags == ["B-PER", "O", "O"]
