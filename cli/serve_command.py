@@ -95,7 +95,11 @@ def serve_cli(
         int | None, typer.Option(help="Texts per model call (NERD_MAX_BATCH_SIZE).")
     ] = None,
     max_wait_ms: Annotated[
-        float | None, typer.Option(help="Longest wait for a batch to fill, in ms (NERD_MAX_WAIT_MS).")
+        float | None,
+        typer.Option(
+            help="Longest wait for a batch to fill, in ms (NERD_MAX_WAIT_MS). Default 0: a batch is "
+            "what is queued when the model is free, so a lone request never waits."
+        ),
     ] = None,
     decoding: Annotated[
         DecodingChoice | None,

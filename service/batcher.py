@@ -1,8 +1,10 @@
 """Micro-batching: concurrent requests share model calls instead of queueing one by one.
 
-Texts wait in a bounded queue; one worker takes up to ``max_batch_size`` of them, waiting at most
-``max_wait`` for a batch to fill, and runs the model in a thread so the event loop keeps accepting
-requests. A full queue is refused at once (the caller answers 503), never left to grow.
+Texts wait in a bounded queue; one worker takes up to ``max_batch_size`` of them and runs the model in
+a thread so the event loop keeps accepting requests. With ``max_wait`` 0 (the service's default) a
+batch is whatever is queued when the model becomes free: a lone request never waits for company, and
+under load the requests that arrived during one model call share the next. A positive ``max_wait``
+holds a batch open that long to fill. A full queue is refused at once (the caller answers 503).
 """
 
 from __future__ import annotations

@@ -31,7 +31,13 @@ class ServiceSettings(BaseSettings):
     )
     stride: int = Field(default=32, ge=0, description="sub-tokens of overlap between windows of long texts")
     max_batch_size: int = Field(default=32, ge=1, le=1024, description="texts per model call")
-    max_wait_ms: float = Field(default=2.0, ge=0, le=1000, description="how long a batch waits to fill")
+    max_wait_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=1000,
+        description="how long a batch waits to fill; 0: a batch is whatever is queued when the model is "
+        "free, so a lone request never waits and requests arriving during a model call share the next",
+    )
     queue_size: int = Field(default=1024, ge=1, description="texts waiting; beyond it requests get 503")
     max_body_bytes: int = Field(default=1_000_000, ge=1)
     max_texts: int = Field(default=64, ge=1, description="texts per request")

@@ -72,3 +72,29 @@ def test_a_failing_model_call_fails_its_requests_and_the_worker_lives_on():
             await batcher.stop()
 
     assert len(asyncio.run(scenario())) == 2
+
+
+def test_with_no_wait_a_lone_request_runs_alone_and_later_arrivals_share_the_next_call():
+    calls = []
+
+    async def scenario():
+        batcher = MicroBatcher(
+            recording_runner(calls, 0.1),
+            max_batch_size=8,
+            max_wait=0.0,
+            queue_size=100,
+            metrics=ServiceMetrics(),
+        )
+        batcher.start()
+        try:
+            first = asyncio.ensure_future(batcher.submit([["a"]], Reading("first")))
+            while not calls:  # the first call is running, alone
+                await asyncio.sleep(0.001)
+            later = [batcher.submit([["b"] * (i + 1)], Reading("first")) for i in range(3)]
+            return await asyncio.gather(first, *later)
+        finally:
+            await batcher.stop()
+
+    results = asyncio.run(scenario())
+    assert [len(r[0].tags) for r in results] == [1, 1, 2, 3]
+    assert [size for size, _ in calls] == [1, 3]
