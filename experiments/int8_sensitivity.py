@@ -69,6 +69,7 @@ def main(
 ) -> None:
     from nerd.evaluation.evaluating import evaluate
     from nerd.export.onnx_variants import copy_support_files, quantize_int8
+    from nerd.export.verification import load_sample
 
     chosen = list(GROUPS) if groups == "all" else groups.split(",")
     unknown = [g for g in chosen if parse_group(g)[0] not in GROUPS]
@@ -90,7 +91,15 @@ def main(
         dest = out / group
         shutil.rmtree(dest, ignore_errors=True)
         dest.mkdir()
-        quantize_int8(fp32_bundle, dest, target, also_float=kept, embedding_rows=per_row)  # type: ignore[arg-type]
+        quantize_int8(
+            fp32_bundle,
+            dest,
+            target,  # type: ignore[arg-type]
+            calibration=load_sample(None).sentences,
+            max_length=read_manifest(fp32_bundle).max_length,
+            also_float=kept,
+            embedding_rows=per_row,
+        )
         copy_support_files(fp32_bundle, dest)
         manifest = read_manifest(fp32_bundle).model_copy(update={"variant": "int8", "files": checksums(dest)})
         atomic_write_text(dest / MANIFEST, manifest.model_dump_json(indent=1))

@@ -1,9 +1,11 @@
-"""The ONNX variants, built with optimum's exporter, optimizer and quantizer.
+"""The ONNX variants, built with optimum's exporter and optimizer and onnxruntime's quantizer.
 
 ``fp32`` is optimum's token-classification export with dynamic batch and sequence axes. ``int8`` is
-onnxruntime's dynamic quantisation of it (weights int8 per channel, activations quantised at run time),
-with the instruction-set configuration of the CPU it will run on, and the word-embedding table stored
-in int8 with a scale per row. ``fp16`` goes through onnxruntime's
+built for the CPU: optimum's optimizer fuses attention and layer norm (but not the skip-layer-norm,
+bias-GELU and embedding fusions, whose CPU kernels were slower here or would hide the embedding table),
+onnxruntime quantises the weights to int8 per channel, the word-embedding table is stored in int8 with
+a scale per row, and every activation gets a fixed, calibrated scale (:mod:`nerd.export.activation_scales`)
+so that a sentence's answer does not depend on what shares its batch. ``fp16`` goes through the
 transformer optimizer (fused attention, layer norm and GELU) and casts to half precision for CUDA.
 """
 
@@ -91,44 +93,90 @@ def activation_products(model: Path) -> list[str]:
     ]
 
 
+# Fusions whose onnxruntime CPU kernels were slower here than the plain operators they replace, or
+# (the embedding layer norm) that would fold the word-embedding table out of reach of quantize_rows.
+CPU_FUSIONS_OFF = {
+    "disable_skip_layer_norm_fusion": True,
+    "disable_bias_skip_layer_norm_fusion": True,
+    "disable_bias_gelu_fusion": True,
+    "disable_embed_layer_norm_fusion": True,
+}
+
+
+def fuse_for_cpu(fp32_dir: Path, dest: Path) -> Path:
+    """optimum's transformer optimizer on ``fp32_dir/model.onnx`` (attention and layer norm fused, the
+    slower fusions off), written as ``dest/model.onnx``."""
+    from optimum.onnxruntime import ORTOptimizer
+    from optimum.onnxruntime.configuration import OptimizationConfig
+
+    _quiet_onnxruntime_tools()
+    optimizer = ORTOptimizer.from_pretrained(fp32_dir, file_names=[MODEL_FILE])
+    # Level 0: only the Python fusions chosen here; onnxruntime's own C++ level would fuse skip layer
+    # norms back in.
+    optimizer.optimize(OptimizationConfig(optimization_level=0, **CPU_FUSIONS_OFF), dest)
+    _rename_model(dest / "model_optimized.onnx", dest, "model_optimized.onnx")
+    return dest / MODEL_FILE
+
+
 def quantize_int8(
     fp32_dir: Path,
     dest: Path,
     target: Int8Target,
     *,
+    calibration: Sequence[Sequence[str]],
+    max_length: int,
     also_float: Sequence[str] = (),
     embedding_rows: bool = True,
 ) -> dict[str, Any]:
-    """Dynamic int8 quantisation of ``fp32_dir/model.onnx`` into ``dest``; returns its configuration.
+    """int8 for the CPU from ``fp32_dir/model.onnx`` into ``dest/model.onnx``; returns its configuration.
 
-    Weight products are quantised per output channel; products of two activations are not (quantising
-    both sides at run time cost 0.58 F1 points on the CoNLL dev set with a MiniLM model, against 0.31
-    when they stay in float, at the same size). The word-embedding table is int8 with one scale per
-    row (:func:`quantize_rows`) rather than onnxruntime's one scale for the table: for a MiniLM trained
-    on all of CoNLL train that took the int8 loss on dev from 0.38 to 0.14 points at the same size
-    (``experiments/int8_sensitivity.py``). ``also_float`` names more nodes to keep in float;
-    ``embedding_rows`` False leaves the table to onnxruntime (to measure the difference).
+    The graph is fused (:func:`fuse_for_cpu`); weight products are quantised per output channel
+    (products of two activations, if any are left unfused, stay in float: quantising both sides cost
+    0.58 F1 points on the CoNLL dev set with a MiniLM, against 0.31); the word-embedding table is int8
+    with one scale per row (:func:`quantize_rows`: the int8 loss on dev of a MiniLM trained on all of
+    CoNLL went from 0.38 to 0.14 points at the same size); the activation scales are fixed from the
+    ``calibration`` sentences, cut into windows of ``max_length`` sub-tokens as the engine cuts them
+    (:func:`~nerd.export.activation_scales.freeze_activation_scales`).
+    ``also_float`` names more nodes to keep in float; ``embedding_rows`` False leaves the table to
+    onnxruntime (to measure the difference).
+
+    onnxruntime's ``quantize_dynamic`` is called directly: optimum's ORTQuantizer fails on a fused graph
+    without a symbolic shape inference first.
     """
-    from optimum.onnxruntime import ORTQuantizer
-    from optimum.onnxruntime.configuration import AutoQuantizationConfig
+    import tempfile
 
-    kept_float = activation_products(fp32_dir / MODEL_FILE) + [n for n in also_float if n]
-    per_row = word_embedding_gathers(fp32_dir / MODEL_FILE) if embedding_rows else []
-    config = getattr(AutoQuantizationConfig, target)(
-        is_static=False, per_channel=True, nodes_to_exclude=kept_float + per_row
-    )
-    quantizer = ORTQuantizer.from_pretrained(fp32_dir, file_name=MODEL_FILE)
-    quantizer.quantize(config, dest, file_suffix="quantized")
-    _rename_model(dest / "model_quantized.onnx", dest, "model_quantized.onnx")
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from nerd.export.activation_scales import calibration_feeds, freeze_activation_scales, model_input_names
+    from nerd.service.encoding import WordEncoder
+
+    with tempfile.TemporaryDirectory(prefix=".fused-", dir=dest.parent) as work:
+        fused = fuse_for_cpu(fp32_dir, Path(work))
+        kept_float = activation_products(fused) + [n for n in also_float if n]
+        per_row = word_embedding_gathers(fused) if embedding_rows else []
+        quantize_dynamic(
+            fused,
+            dest / MODEL_FILE,
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=kept_float + per_row,
+            # A fused graph has outputs of contrib operators whose type the quantiser cannot infer.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT, "MatMulConstBOnly": True},
+        )
     quantize_rows(dest / MODEL_FILE, per_row)
+    encoder = WordEncoder(fp32_dir / "tokenizer.json", max_length)
+    feeds = calibration_feeds(encoder, calibration, model_input_names(dest / MODEL_FILE))
+    scales = freeze_activation_scales(dest / MODEL_FILE, feeds)
     return {
         "target": target,
-        "mode": "dynamic",
+        "mode": "static activation scales",
         "weights": "int8 symmetric, per channel",
-        "activations": "uint8, ranges computed at run time",
-        "operators": sorted(config.operators_to_quantize),
+        "activations": f"uint8, scales fixed on {len(feeds)} calibration windows",
+        "fusions": "attention, layer norm, GELU (optimum level 0; skip layer norm, bias GELU, embedding off)",
         "kept_in_float": kept_float,
         "embeddings_int8_per_row": per_row,
+        "fixed_activation_scales": scales,
     }
 
 

@@ -1,6 +1,8 @@
 import json
+import random
 import shutil
 
+import onnx
 import pytest
 
 from nerd.atomic import OutputError
@@ -37,8 +39,13 @@ def test_each_bundle_has_its_files_checksums_and_facts(exported, trained_model):
         assert {"torch", "transformers", "optimum", "onnx", "onnxruntime"} <= set(manifest.producers)
         assert manifest.verification["sample"] == str(sample) and manifest.verification["passed"]
     int8 = read_manifest(bundle_dir(out, "int8"))
-    assert int8.quantization["mode"] == "dynamic" and int8.quantization["kept_in_float"]
+    assert int8.quantization["mode"] == "static activation scales"
     assert int8.quantization["embeddings_int8_per_row"] == ["/bert/embeddings/word_embeddings/Gather"]
+    fixed = int8.quantization["fixed_activation_scales"]
+    assert fixed["tensors"] > 0 and fixed["matmuls_to_float"] > 0 and fixed["calibration_windows"] > 0
+    operators = {node.op_type for node in onnx.load(str(bundle_dir(out, "int8") / "model.onnx")).graph.node}
+    assert "DynamicQuantizeLinear" not in operators
+    assert {"QAttention", "MatMulIntegerToFloat", "QuantizeLinear"} <= operators
     size = {r["variant"]: r["model_bytes"] for r in results}
     assert size["int8"] < size["fp32"]  # a tiny model; MiniLM shrinks to a quarter
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "staging left behind"
@@ -124,3 +131,23 @@ def test_the_built_in_sample_is_labelled_conll(tmp_path):
     sample = verification.load_sample(None)
     assert len(sample.sentences) == 40 and sample.sha256 is None
     assert {tag[2:] for tags in sample.gold for tag in tags if tag != "O"} == {"PER", "ORG", "LOC", "MISC"}
+
+
+def test_int8_answers_a_sentence_the_same_whatever_shares_its_batch(exported):
+    out, _, _ = exported
+    tagger = OnnxTagger(bundle_dir(out, "int8"), threads=1)
+    rng = random.Random(7)
+    starts = ["Alma met Borel in Quenby .", "Tarn said so", "Ibex and Jorum went to Rusk today"]
+    fillers = ["Esk", "went", "with", "Farrow", "a", "from", "Hollin"]
+    for _ in range(20):
+        sentence = rng.choice(starts).split() + rng.choices(["Cato", "the", "Stavel"], k=rng.randint(0, 6))
+        neighbours = [
+            rng.choices([*fillers, "x" * rng.randint(1, 30)], k=rng.randint(1, 60))
+            for _ in range(rng.randint(1, 31))
+        ]
+        half = len(neighbours) // 2
+        alone = tagger.analyse([sentence], batch_size=1)[0]
+        inside = tagger.analyse([*neighbours[:half], sentence, *neighbours[half:]], batch_size=32)[half]
+        assert inside.tags == alone.tags
+        # Dynamic scales move these by the neighbours' ranges; fixed ones leave float rounding only.
+        assert max(abs(a - b) for a, b in zip(inside.probabilities, alone.probabilities, strict=True)) < 1e-4
