@@ -26,7 +26,7 @@ def load_engine(model_dir: Path, settings: ServiceSettings) -> OnnxTagger:
         ProviderUnavailable: the device asked for is not available.
     """
     providers = (CUDA, CPU) if settings.device == "cuda" else (CPU,)
-    engine = OnnxTagger(model_dir, providers=providers, threads=settings.threads)
+    engine = OnnxTagger(model_dir, providers=providers, threads=settings.threads, spinning=settings.spinning)
     # One short call, then the largest batch of full windows: onnxruntime sizes its memory arena to the
     # biggest tensors it has seen, so this keeps the first busy minute from growing the process.
     engine.analyse([WARM_UP])

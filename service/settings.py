@@ -25,12 +25,23 @@ class ServiceSettings(BaseSettings):
     )
     device: Literal["cpu", "cuda"] = "cpu"
     threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; default: the cores")
+    spinning: bool = Field(
+        default=False,
+        description="let onnxruntime's threads spin while waiting: a little faster on idle cores, more "
+        "than twice as slow when another process holds a core",
+    )
     aggregation: Literal["first", "average", "max"] = "first"
     decoding: Decoding = Field(
         default=DEFAULT_DECODING, description="viterbi (valid IOB2 sequences) or argmax; a request may choose"
     )
     stride: int = Field(default=32, ge=0, description="sub-tokens of overlap between windows of long texts")
     max_batch_size: int = Field(default=32, ge=1, le=1024, description="texts per model call")
+    max_batch_tokens: int = Field(
+        default=256,
+        ge=1,
+        description="padded sub-tokens per model call (rows times the longest): a micro-batch of mixed "
+        "lengths runs as a few even calls instead of one padded to its longest text",
+    )
     max_wait_ms: float = Field(
         default=0.0,
         ge=0,
