@@ -63,6 +63,9 @@ def _bundle(model: Path, threads: int | None, decoding: Decoding | None) -> Pred
             aggregation=defaults.aggregation,
             decoding=chosen,
             batch_size=defaults.max_batch_size,
+            # No token cap: a whole file sorted by length already runs in even batches, where the cap
+            # only adds calls (CoNLL dev: 3.21 s against 3.03). With fixed activation scales (the int8
+            # recipe) the answers are the same either way.
             stride=defaults.stride,
         )
         return Predictions([r.tags for r in results], engine.session_seconds, time.perf_counter() - tick)

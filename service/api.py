@@ -29,19 +29,21 @@ from nerd.tokenization import tokenize
 STATIC = Path(__file__).with_name("static")
 
 
-def get_settings(request: Request) -> ServiceSettings:
+# The dependencies are async although they never wait: FastAPI runs a plain ``def`` dependency in its
+# thread pool, four thread hops per request for what are attribute reads.
+async def get_settings(request: Request) -> ServiceSettings:
     return request.app.state.settings
 
 
-def get_holder(request: Request) -> ModelHolder:
+async def get_holder(request: Request) -> ModelHolder:
     return request.app.state.holder
 
 
-def get_batcher(request: Request) -> MicroBatcher:
+async def get_batcher(request: Request) -> MicroBatcher:
     return request.app.state.batcher
 
 
-def require_api_key(request: Request) -> None:
+async def require_api_key(request: Request) -> None:
     """With keys configured, every /v1 call needs ``Authorization: Bearer <key>``."""
     accepted = request.app.state.api_keys
     if not accepted:

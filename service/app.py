@@ -41,6 +41,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             aggregation=reading.aggregation,
             decoding=reading.decoding,
             batch_size=settings.max_batch_size,
+            max_tokens=settings.max_batch_tokens,
             stride=settings.stride,
         )
 
