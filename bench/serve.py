@@ -48,21 +48,27 @@ SPACY_TO_CONLL = {
     "ORG": "ORG",
     **dict.fromkeys(["NORP", "EVENT", "WORK_OF_ART", "PRODUCT", "LANGUAGE", "LAW"], "MISC"),
 }
-# Run by --spacy-python: the pipeline on the CoNLL tokens as given, BIO tags out, and its own timing.
+# Run by --spacy-python: the pipeline's components on the CoNLL tokens as given (spaCy 2 and 3 alike),
+# BIO tags out, and its own timing.
 SPACY_SCRIPT = """
 import json, sys, time
+import en_core_web_sm
 import spacy
 from spacy.tokens import Doc
-nlp = spacy.load("en_core_web_sm")
+nlp = en_core_web_sm.load()
 sentences = json.load(open(sys.argv[1]))
-docs = [Doc(nlp.vocab, words=words) for words in sentences[:50]]
-for doc in nlp.pipe(docs):
-    pass
-docs = [Doc(nlp.vocab, words=words) for words in sentences]
+
+def run(batch):
+    stream = iter([Doc(nlp.vocab, words=words) for words in batch])
+    for _, component in nlp.pipeline:
+        piped = hasattr(component, "pipe")
+        stream = component.pipe(stream, batch_size=256) if piped else map(component, stream)
+    return list(stream)
+
+run(sentences[:50])
 tick = time.perf_counter()
-tags = []
-for doc in nlp.pipe(docs, batch_size=256):
-    tags.append([(t.ent_iob_ or "O") + ("-" + t.ent_type_ if t.ent_type_ else "") for t in doc])
+docs = run(sentences)
+tags = [[(t.ent_iob_ or "O") + ("-" + t.ent_type_ if t.ent_type_ else "") for t in doc] for doc in docs]
 seconds = time.perf_counter() - tick
 print(json.dumps({"seconds": seconds, "tags": tags, "version": spacy.__version__,
                   "model": nlp.meta["name"] + " " + nlp.meta["version"]}))
@@ -134,10 +140,11 @@ def single_sentences(bundle: Path, texts: list[str], limit: int = 600) -> dict[s
 
 
 def ours_on_dev(bundle: Path, sentences: list[list[str]], gold: list[list[str]]) -> dict[str, Any]:
+    settings = ServiceSettings(_env_file=None)
     engine = OnnxTagger(bundle, threads=default_threads())
     engine.analyse(sentences[:64], batch_size=32)
     tick = time.perf_counter()
-    predicted = engine.analyse(sentences, batch_size=32)
+    predicted = engine.analyse(sentences, batch_size=settings.max_batch_size, stride=settings.stride)
     seconds = time.perf_counter() - tick
     words = sum(len(s) for s in sentences)
     return {
@@ -165,9 +172,9 @@ def spacy_on_dev(python: Path, sentences: list[list[str]], gold: list[list[str]]
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "sentences.json"
         data.write_text(json.dumps(sentences))
-        done = subprocess.run(
-            [str(python), "-c", SPACY_SCRIPT, str(data)], capture_output=True, text=True, check=True
-        )
+        done = subprocess.run([str(python), "-c", SPACY_SCRIPT, str(data)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{python} could not run spaCy's en_core_web_sm:\n{done.stderr[-2000:]}")
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     mapped = [[_conll_tag(tag) for tag in tags] for tags in answer["tags"]]
     words = sum(len(s) for s in sentences)
@@ -191,8 +198,9 @@ def free_port() -> int:
 
 
 def _wrk(url: str, connections: int, seconds: float, script: Path) -> dict[str, Any]:
+    duration = f"-d{max(1, round(seconds))}s"
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        ["wrk", "-t1", f"-c{connections}", duration, "--latency", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
