@@ -48,8 +48,8 @@ def export_cli(
     variants: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: fp32 (reference), int8 (dynamic quantisation, CPU only), "
-            "fp16 (half precision for CUDA)."
+            help="Comma-separated: fp32 (reference), int8 (for the CPU: fused attention, int8 weights, "
+            "fixed calibrated activation scales), fp16 (half precision for CUDA)."
         ),
     ] = "fp32,int8",
     verify_on: Annotated[
@@ -57,6 +57,15 @@ def export_cli(
         typer.Option(
             help="CoNLL file to verify on (PyTorch against each variant). Default: a built-in sample "
             "of 40 invented sentences.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    calibrate_on: Annotated[
+        Path | None,
+        typer.Option(
+            help="CoNLL file whose sentences (at most 512, evenly spread) fix int8's activation scales. "
+            "Default: the --verify-on sentences (or the built-in sample).",
             exists=True,
             dir_okay=False,
         ),
@@ -129,6 +138,7 @@ def export_cli(
             variants=chosen,  # type: ignore[arg-type]
             out_dir=out_dir,
             verify_on=verify_on,
+            calibrate_on=calibrate_on,
             allowed_drop=allow_degradation,
             int8_target=target,  # type: ignore[arg-type]
             opset=opset,

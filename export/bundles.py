@@ -58,6 +58,7 @@ class ExportRequest:
     out_dir: Path
     name: str | None = None  # the bundle's name; None: the out_dir's name
     verify_on: Path | None = None
+    calibrate_on: Path | None = None  # None: the verification sentences
     allowed_drop: float = DEFAULT_ALLOWED_DROP
     int8_target: Int8Target = "avx512_vnni"
     opset: int | None = None
@@ -147,22 +148,27 @@ def _save_manifest(directory: Path, manifest: Manifest) -> None:
 
 
 def _build_variant(
-    request: ExportRequest, variant: Variant, raw: Path, dest: Path, sample: Sample
+    request: ExportRequest, variant: Variant, raw: Path, dest: Path, calibration: Sample
 ) -> dict[str, Any] | None:
     dest.mkdir()
     quantization = None
     if variant == "fp32":
         shutil.copy2(raw / MODEL_FILE, dest / MODEL_FILE)
     elif variant == "int8":
-        # The verification sentences calibrate the activation scales: 41 invented sentences (the
-        # built-in sample) did as well on CoNLL dev as 512 sentences of CoNLL train.
+        # 41 invented sentences (the built-in sample) fixed the activation scales as well for CoNLL dev
+        # as 512 sentences of CoNLL train did.
         quantization = quantize_int8(
             raw,
             dest,
             request.int8_target,
-            calibration=sample.sentences,
+            calibration=calibration.sentences,
             max_length=request.checkpoint.max_length,
         )
+        # The file's name and checksum: the exporting machine's paths are nobody else's business.
+        quantization["calibration"] = {
+            "source": Path(calibration.source).name if calibration.sha256 else calibration.source,
+            "sha256": calibration.sha256,
+        }
     else:
         quantization = convert_fp16(raw, dest)
     copy_support_files(raw, dest)
@@ -216,6 +222,7 @@ def export_bundles(
     _check_targets(request)
     cuda = CUDA in onnxruntime.get_available_providers()
     sample = load_sample(request.verify_on)
+    calibration = load_sample(request.calibrate_on) if request.calibrate_on is not None else sample
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=request.out_dir))
     try:
         raw = staging / "raw"
@@ -229,7 +236,7 @@ def export_bundles(
             tick = time.perf_counter()
             on_step(f"building {variant}")
             dest = bundle_dir(staging, variant)
-            quantization = _build_variant(request, variant, raw, dest, sample)
+            quantization = _build_variant(request, variant, raw, dest, calibration)
             manifest = _write_manifest(dest, request, variant, quantization, {})
             build_seconds = time.perf_counter() - tick + export_seconds
             tagger = OnnxTagger(dest, providers=providers_for(variant, cuda), threads=request.threads)

@@ -10,13 +10,18 @@ runner = CliRunner()
 def test_export_pack_verify_and_unpack_from_the_command_line(trained_model, sample_file, tmp_path):
     out = tmp_path / "bundles"
     arguments = ["export", str(trained_model), "--variants", "int8", "--verify-on", str(sample_file)]
-    result = runner.invoke(app, [*arguments, "--out", str(out), "--pack", "--int8-target", "avx2"])
+    calibration = tmp_path / "calibration.conll"
+    calibration.write_text("Alma B-PER\nmet O\nBorel B-PER\n\nTarn B-LOC\nwaits O\n")
+    options = ["--out", str(out), "--pack", "--int8-target", "avx2", "--calibrate-on", str(calibration)]
+    result = runner.invoke(app, [*arguments, *options])
     assert result.exit_code == 0, result.output
     assert "int8" in result.output and (out / "onnx-int8" / "model.onnx").is_file()
     archive = out / "bundles-onnx.tar.gz"  # named after --out, as the bundle is
     assert archive.is_file() and (out / f"{archive.name}.sha256").is_file()
     manifest = json.loads((out / "onnx-int8" / "bundle.json").read_text())
     assert manifest["name"] == "bundles" and manifest["source_model"] == trained_model.name
+    assert manifest["quantization"]["calibration"]["source"] == "calibration.conll"
+    assert manifest["quantization"]["fixed_activation_scales"]["calibration_windows"] == 2
     card = (out / "onnx-int8" / "training_card.json").read_text() + (
         out / "onnx-int8" / "training_card.md"
     ).read_text()
