@@ -73,10 +73,12 @@ def measure(
     return rows
 
 
-def onnx_backend(bundle: Path, provider: str, threads: int | None) -> tuple[Backend, Callable[..., int]]:
+def onnx_backend(
+    bundle: Path, provider: str, threads: int | None, *, spinning: bool = False
+) -> tuple[Backend, Callable[..., int]]:
     from nerd.service.engine import OnnxTagger
 
-    engine = OnnxTagger(bundle, providers=(provider,), threads=threads)
+    engine = OnnxTagger(bundle, providers=(provider,), threads=threads, spinning=spinning)
 
     def tokens(batch: Sequence[Sequence[str]]) -> int:
         return sum(len(window) for window in engine.encoder.encode(batch))
