@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from nerd.errors import ConfigError, InputError
+from nerd.errors import ConfigError, InputError, NerdError
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAI
@@ -30,6 +30,10 @@ def _sdk() -> ModuleType:
     except ImportError:
         raise ConfigError("nerd annotate needs the openai SDK: pip install 'nerd[annotate]'") from None
     return openai
+
+
+class EndpointError(NerdError):
+    """The API failed in a way its retries did not mend; what was done so far is kept on disk."""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -149,7 +151,8 @@ def annotate_cli(
             requests, out, model=model, temperature=temperature, repair=not (dry_run or check)
         )
         if check:
-            _check_batches(run, endpoint)
+            with _api_errors(endpoint):
+                _check_batches(run, endpoint)
             return
         if dry_run:
             _show_estimate(run.estimate(price), run, via)
@@ -162,8 +165,25 @@ def annotate_cli(
             policy = RetryPolicy(max_retries=max_retries, base_delay=backoff)
             _run_chat(run, endpoint, concurrency=concurrency, rpm=rpm, policy=policy)
         else:
-            _run_batches(run, endpoint, wait=wait, poll_interval=poll_interval, batch_size=batch_size)
+            with _api_errors(endpoint):
+                _run_batches(run, endpoint, wait=wait, poll_interval=poll_interval, batch_size=batch_size)
         _show_accounting(run.accounting(), out)
+
+
+@contextlib.contextmanager
+def _api_errors(endpoint: Endpoint) -> Iterator[None]:
+    """An SDK error the SDK's own retries did not mend becomes one line; state.json keeps the rest."""
+    import openai
+
+    from nerd.annotation.openai_clients import EndpointError
+
+    try:
+        yield
+    except openai.OpenAIError as error:
+        where = endpoint.base_url or "api.openai.com"
+        raise EndpointError(
+            f"{where}: {error}; what was done is in state.json, the same command resumes"
+        ) from None
 
 
 def _run_chat(

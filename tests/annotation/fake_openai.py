@@ -42,6 +42,7 @@ class FakeOpenAI:
     answer_delay: float = 0.0
     # "complete", "expire_half" or "fail"
     batch_mode: str = "complete"
+    upload_status: int = 200
     asked: Counter = field(default_factory=Counter)
     in_flight: int = 0
     max_in_flight: int = 0
@@ -97,9 +98,10 @@ class FakeOpenAI:
         finally:
             self.in_flight -= 1
 
-    async def upload(
-        self, file: Annotated[UploadFile, File()], purpose: Annotated[str, Form()]
-    ) -> dict[str, Any]:
+    async def upload(self, file: Annotated[UploadFile, File()], purpose: Annotated[str, Form()]) -> Any:
+        if self.upload_status != 200:
+            error = {"error": {"message": "fake upload refusal", "type": "fake", "code": "refused"}}
+            return JSONResponse(error, status_code=self.upload_status)
         self.uploads += 1
         identifier = f"file-{next(self._ids)}"
         self.files[identifier] = await file.read()

@@ -301,3 +301,17 @@ def test_batch_without_a_key_is_refused_before_anything_is_sent(tmp_path, reques
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     result = annotate(str(requests_dir), "--out", str(tmp_path / "run"), "--via", "batch")
     assert result.exit_code == 1 and "no API key" in result.output
+
+
+def test_a_batch_api_refusal_is_one_clear_line_and_a_rerun_resumes(tmp_path, requests_dir):
+    fake = FakeOpenAI(upload_status=400)
+    run = tmp_path / "run"
+    with serving(fake.app) as base:
+        refused = batch(base, requests_dir, run)
+        assert refused.exit_code == 1
+        assert "fake upload refusal" in refused.output and "the same command resumes" in refused.output
+        fake.upload_status = 200
+        resumed = batch(base, requests_dir, run)
+    assert resumed.exit_code == 0, resumed.output
+    assert_each_id_ends_once(run, requests_dir)
+    assert fake.uploads == 1 and fake.batches_created == 1
