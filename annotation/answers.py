@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from nerd.errors import NerdError
+from nerd.labels import LabelSet
 
 # Longer answers than this are not parsed: no honest entity dict needs it, and literal_eval on huge
 # nested input can exhaust the stack.
@@ -37,8 +38,9 @@ class AnswerError(NerdError):
         super().__init__(f"{reason}: {detail}")
 
 
-def extract_entities(answer: str) -> dict[str, list[str]]:
-    """The final ``{type: [entity strings]}`` dict of an answer.
+def extract_entities(answer: str, labels: LabelSet | None = None) -> dict[str, list[str]]:
+    """The final ``{type: [entity strings]}`` dict of an answer (``labels``: see
+    :func:`check_entities_shape`).
 
     Raises:
         AnswerError: ``no_answer_dict`` when the answer holds no dictionary, ``malformed_dict`` when
@@ -50,7 +52,7 @@ def extract_entities(answer: str) -> dict[str, list[str]]:
     if candidate is None:
         raise AnswerError("no_answer_dict", "no '{' in the answer")
     value = _parse_literal(candidate)
-    return check_entities_shape(value)
+    return check_entities_shape(value, labels)
 
 
 def _last_candidate(answer: str) -> str | None:
@@ -136,10 +138,22 @@ def matching_close(text: str, brackets: str = "{}") -> int | None:
     return None
 
 
-def check_entities_shape(value: Any) -> dict[str, list[str]]:
+def check_entities_shape(value: Any, labels: LabelSet | None = None) -> dict[str, list[str]]:
+    """The answer's dict as ``{type: [strings]}``.
+
+    Beside at least one known type, a type that is none of ``labels`` (a small model's invention:
+    ``"LOSER": [1, 29]``) may hold anything: its values are kept as text, and the labelling reports and
+    drops them as ``unknown_label``, so that one junk key does not cost the sentence its real entities.
+    Otherwise (a known type, no known type at all, or no ``labels``) anything but strings rejects the
+    answer.
+
+    >>> check_entities_shape({"PER": ["Ann"], "LOSER": [1, 29]}, LabelSet.conll())
+    {'PER': ['Ann'], 'LOSER': ['1', '29']}
+    """
     if not isinstance(value, dict):
         raise AnswerError("wrong_shape", f"expected a dict of type -> strings, got {type(value).__name__}")
     entities: dict[str, list[str]] = {}
+    lenient = labels is not None and any(isinstance(k, str) and labels.canonical(k) for k in value)
     for label, strings in value.items():
         if not isinstance(label, str):
             raise AnswerError("wrong_shape", f"type {label!r} is not a string")
@@ -147,6 +161,11 @@ def check_entities_shape(value: Any) -> dict[str, list[str]]:
             strings = []
         elif isinstance(strings, str):
             strings = [strings]
+        unknown = lenient and labels is not None and labels.canonical(label) is None
+        if unknown and not isinstance(strings, list | tuple | set):
+            strings = [strings]
+        if unknown:
+            strings = [item if isinstance(item, str) else repr(item) for item in strings]
         if not isinstance(strings, list | tuple | set) or not all(isinstance(s, str) for s in strings):
             raise AnswerError("wrong_shape", f"entities of {label!r} are not a list of strings")
         entities[label] = list(strings)

@@ -338,7 +338,9 @@ def _outcome(
 
 def _label(outcome: Outcome, tokens: tuple[str, ...], answer: Answer, options: ImportOptions) -> None:
     entities = (
-        extract_entities(answer.text) if answer.text is not None else check_entities_shape(answer.entities)
+        extract_entities(answer.text, options.labels)
+        if answer.text is not None
+        else check_entities_shape(answer.entities, options.labels)
     )
     labelling = label_sentence(tokens, entities, options.labels)
     outcome.labelling = labelling

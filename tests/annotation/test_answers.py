@@ -68,3 +68,18 @@ def test_any_text_gives_a_dict_or_a_reason(text):
 def test_brace_soup_never_crashes(text):
     with contextlib.suppress(AnswerError):
         extract_entities("Result: " + text)
+
+
+def test_a_junk_key_beside_known_types_is_reported_not_fatal():
+    from nerd.labels import LabelSet
+
+    labels = LabelSet.conll()
+    answer = 'Result: {"PER": [], "LOC": ["Somerset"], "LOSER": [1, 29], "MISC": []}'
+    entities = extract_entities(answer, labels)
+    assert entities["LOC"] == ["Somerset"] and entities["LOSER"] == ["1", "29"]
+    with pytest.raises(AnswerError, match="LOC"):
+        extract_entities('Result: {"LOC": ["Somerset", 6]}', labels)  # a known type stays strict
+    with pytest.raises(AnswerError, match="Smith"):
+        extract_entities('Result: {"Smith": 1}', labels)  # nothing known: no sentence made of junk
+    with pytest.raises(AnswerError):
+        extract_entities(answer)  # without a label set, as before
