@@ -13,7 +13,8 @@ Reports, with /proc/loadavg before and after:
   pins clash with nerd's): words/s and dev F1, its OntoNotes labels mapped to CoNLL's as the shared
   data's README does;
 - ``nerd serve`` over loopback, one connection and 32: p50/p99 and requests/s, with ``wrk`` (a C client
-  that leaves the cores to the server) when it is installed, else Python threads.
+  that leaves the cores to the server) when it is installed, else Python threads; with one worker, then
+  with one worker per core.
 """
 
 from __future__ import annotations
@@ -238,10 +239,11 @@ end
 """
 
 
-def over_http(bundle: Path, texts: list[str], seconds: float) -> dict[str, Any]:
+def over_http(bundle: Path, texts: list[str], seconds: float, workers: int = 1) -> dict[str, Any]:
     port = free_port()
+    nerd = str(Path(sys.executable).with_name("nerd"))
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("nerd")), "serve", "--model", str(bundle), "--port", str(port)],
+        [nerd, "serve", "--model", str(bundle), "--port", str(port), "--workers", str(workers)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -317,6 +319,10 @@ def main() -> int:
     if args.spacy_python:
         show("spacy", spacy_on_dev(args.spacy_python, sentences, gold))
     show("http", over_http(args.bundle, texts, args.seconds))
+    if default_threads() > 1:
+        # One worker per core, one thread each: the event loops' work spreads over the cores too.
+        workers = default_threads()
+        show(f"http_{workers}_workers", over_http(args.bundle, texts, args.seconds, workers=workers))
     show("load_after", load_average())
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

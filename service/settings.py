@@ -37,7 +37,7 @@ class ServiceSettings(BaseSettings):
     stride: int = Field(default=32, ge=0, description="sub-tokens of overlap between windows of long texts")
     max_batch_size: int = Field(default=32, ge=1, le=1024, description="texts per model call")
     max_batch_tokens: int = Field(
-        default=256,
+        default=128,
         ge=1,
         description="padded sub-tokens per model call (rows times the longest): a micro-batch of mixed "
         "lengths runs as a few even calls instead of one padded to its longest text",
