@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nerd.errors import ConfigError, InputError, NerdError
 
@@ -77,32 +77,25 @@ class Endpoint:
 
     def sync_client(self, *, key_required: bool = True) -> OpenAI:
         """A client for the Batch API's few file and batch calls, which the SDK's own retries cover."""
-        openai = _sdk()
-        key = self.api_key(required=key_required)
-        if self.is_azure:
-            if self.base_url is None:
-                raise ConfigError("Azure OpenAI needs --base-url: the resource's endpoint")
-            return openai.AzureOpenAI(
-                azure_endpoint=self.base_url,
-                api_version=self.azure_api_version,
-                api_key=key,
-                timeout=self.timeout,
-                max_retries=3,
-            )
-        return openai.OpenAI(base_url=self.base_url, api_key=key, timeout=self.timeout, max_retries=3)
+        return self._client(asynchronous=False, key_required=key_required, max_retries=3)
 
     def async_client(self, *, key_required: bool = False) -> AsyncOpenAI:
         """A client for chat completions; retries are nerd's (shared pauses, accounting), so none here."""
+        return self._client(asynchronous=True, key_required=key_required, max_retries=0)
+
+    def _client(self, *, asynchronous: bool, key_required: bool, max_retries: int) -> Any:
         openai = _sdk()
         key = self.api_key(required=key_required)
         if self.is_azure:
             if self.base_url is None:
                 raise ConfigError("Azure OpenAI needs --base-url: the resource's endpoint")
-            return openai.AsyncAzureOpenAI(
+            azure = openai.AsyncAzureOpenAI if asynchronous else openai.AzureOpenAI
+            return azure(
                 azure_endpoint=self.base_url,
                 api_version=self.azure_api_version,
                 api_key=key,
                 timeout=self.timeout,
-                max_retries=0,
+                max_retries=max_retries,
             )
-        return openai.AsyncOpenAI(base_url=self.base_url, api_key=key, timeout=self.timeout, max_retries=0)
+        plain = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+        return plain(base_url=self.base_url, api_key=key, timeout=self.timeout, max_retries=max_retries)
