@@ -235,7 +235,8 @@ class BatchRun:
             record = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             return False
-        if not isinstance(record, dict) or record.get("custom_id") not in ids:
+        custom_id = record.get("custom_id") if isinstance(record, dict) else None
+        if not isinstance(custom_id, str) or custom_id not in ids:
             return False
         response = record.get("response")
         if not record.get("error") and isinstance(response, dict) and response.get("status_code") == 200:
