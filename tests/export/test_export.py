@@ -41,6 +41,7 @@ def test_each_bundle_has_its_files_checksums_and_facts(exported, trained_model):
     int8 = read_manifest(bundle_dir(out, "int8"))
     assert int8.quantization["mode"] == "static activation scales"
     assert int8.quantization["embeddings_int8_per_row"] == ["/bert/embeddings/word_embeddings/Gather"]
+    assert int8.quantization["calibration"]["source"] == sample.name  # the verification file by default
     fixed = int8.quantization["fixed_activation_scales"]
     assert fixed["tensors"] > 0 and fixed["matmuls_to_float"] > 0 and fixed["calibration_windows"] > 0
     operators = {node.op_type for node in onnx.load(str(bundle_dir(out, "int8") / "model.onnx")).graph.node}
