@@ -83,7 +83,7 @@ def _ids_in(path: Path, *, repair: bool) -> set[str]:
             continue
         try:
             record = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             raise InputError("not a JSON line of an annotation run", path=path, line=number) from None
         custom_id = record.get("custom_id") if isinstance(record, dict) else None
         if not isinstance(custom_id, str):

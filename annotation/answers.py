@@ -119,7 +119,7 @@ def _parse_literal(candidate: str) -> Any:
     text = candidate[: end + 1]
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: also an integer of more than 4,300 digits
         pass
     try:
         with warnings.catch_warnings():

@@ -233,7 +233,7 @@ class BatchRun:
         """One downloaded line into the log; False for a line that names no request of this part."""
         try:
             record = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # broken JSON, bad UTF-8, or an integer of 4,300+ digits
             return False
         custom_id = record.get("custom_id") if isinstance(record, dict) else None
         if not isinstance(custom_id, str) or custom_id not in ids:

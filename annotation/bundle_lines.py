@@ -91,6 +91,8 @@ def _parse(path: str, number: int, data: bytes) -> BundleLine:
         return _broken(path, number, data, "broken_json_line", json_error_text(error))
     except RecursionError:
         return _broken(path, number, data, "broken_json_line", "nested too deeply")
+    except ValueError as error:  # an integer of more than 4,300 digits
+        return _broken(path, number, data, "broken_json_line", str(error).split(";")[0])
     if not isinstance(value, dict):
         return _broken(path, number, data, "wrong_shape", f"a JSON {type(value).__name__}, not an object")
     return BundleLine(path, number, value, text.rstrip("\r\n"))

@@ -82,7 +82,7 @@ async def _attempt(client: AsyncOpenAI, request: AnnotationRequest) -> _Outcome:
         return _Outcome(code="connection_error", message=_short(str(error.__cause__ or error)))
     try:
         answer = json.loads(raw.content)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # broken JSON, bad UTF-8, or an integer of 4,300+ digits
         # A 200 whose body is not JSON is the server's bug; kept as a failure, not retried.
         return _Outcome(code="invalid_response", message="a 200 answer that is not JSON", retryable=False)
     return _Outcome(body=answer, request_id=raw.headers.get("x-request-id"), status=200)

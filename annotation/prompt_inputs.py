@@ -95,6 +95,8 @@ def read_sentences(
                 record = json.loads(line)
             except json.JSONDecodeError as error:
                 raise InputError(f"not JSON: {json_error_text(error)}", path=path, line=number) from None
+            except (ValueError, RecursionError) as error:
+                raise InputError(f"not JSON: {str(error).split(';')[0]}", path=path, line=number) from None
             value = record.get(text_field) if isinstance(record, dict) else None
             if not isinstance(value, str):
                 raise InputError(f"no string field {text_field!r}", path=path, line=number, field=text_field)

@@ -42,3 +42,5 @@ def read_json(path: Path, *, missing: str | None = None) -> Any:
         raise InputError(f"not JSON: {json_error_text(error)}", path=path, line=error.lineno) from None
     except RecursionError:
         raise InputError("not JSON: nested too deeply", path=path) from None
+    except ValueError as error:  # an integer of more than 4,300 digits
+        raise InputError(f"not JSON: {str(error).split(';')[0]}", path=path) from None

@@ -104,6 +104,8 @@ def _parse_record(line: str, path: Path, number: int) -> TrainingRecord:
         data: Any = json.loads(line)
     except json.JSONDecodeError as error:
         raise InputError(f"not JSON: {json_error_text(error)}", path=path, line=number) from None
+    except (ValueError, RecursionError) as error:
+        raise InputError(f"not JSON: {str(error).split(';')[0]}", path=path, line=number) from None
     try:
         return TrainingRecord.model_validate(data)
     except ValidationError as error:

@@ -325,3 +325,20 @@ def test_hallucinations_copied_from_the_few_shot_examples_are_told_apart(tmp_pat
     assert hallucinated == {"Oslo": True, "Tokyo": False}
     assert result.report["entities"]["hallucinated_copied_from_prompt"] == 1
     assert result.records[0].tags == ["B-PER", "O", "O"]
+
+
+def test_an_integer_of_thousands_of_digits_rejects_its_record_and_the_rest_imports(tmp_path):
+    huge = "9" * 5000  # Python's int parsing refuses more than 4,300 digits
+    requests = write_lines(
+        tmp_path / "requests.jsonl",
+        [request("h-1", "Ann ran ."), request("h-2", "Bob ran ."), request("h-3", "Cy ran .")],
+    )
+    in_record = output_line("h-1", cot_answer('Result: {"PER": ["Ann"]}'))[:-1] + f', "n": {huge}}}'
+    in_answer = output_line("h-2", cot_answer('Result: {"PER": [' + huge + "]}"))
+    fine = output_line("h-3", cot_answer('Result: {"PER": ["Cy"]}'))
+    output = write_lines(tmp_path / "output.jsonl", [in_record, in_answer, fine])
+    result = import_bundle([requests, output], ImportOptions())
+    reasons = {reject["id"]: reject["reason"] for reject in result.rejects}
+    assert reasons == {"h-1": "broken_json_line", "h-2": "malformed_dict"}
+    assert [record.id for record in result.records] == ["h-3"]
+    assert result.report["read"] == 3
