@@ -13,7 +13,7 @@ from nerd.errors import NerdError
 from nerd.service.batcher import MicroBatcher, Overloaded
 from nerd.service.engine import Reading
 from nerd.service.entities import entities_in_text, entities_in_tokens
-from nerd.service.model_holder import ModelHolder, NotReady
+from nerd.service.model_holder import ModelHolder, NotReady, public_verification
 from nerd.service.schemas import (
     EntitiesRequest,
     EntitiesResponse,
@@ -169,7 +169,7 @@ def model_info(holder: Holder) -> ModelInfo:
         provider=engine.providers[0],
         versions=manifest.producers,
         files=manifest.files,
-        verification=manifest.verification,
+        verification=public_verification(manifest.verification),
         training=holder.training_summary(),
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from nerd.errors import NerdError
@@ -82,18 +82,37 @@ class ModelHolder:
         except (OSError, ValueError):
             return None
         files = {
-            part: [entry.get("path") for entry in facts.get("files", [])]
+            part: [_file_name(entry.get("path")) for entry in facts.get("files", [])]
             for part, facts in card.get("data", {}).items()
             if isinstance(facts, dict)
         }
         return {
-            "base_model": card.get("base_model"),
+            "base_model": _file_name(card.get("base_model")),
             "schedule": (card.get("schedule") or {}).get("name"),
             "seed": card.get("seed"),
             "best_epoch": card.get("best_epoch"),
             "dev_micro_f1": ((card.get("best_dev") or {}).get("micro") or {}).get("f1"),
             "data": files,
         }
+
+
+def _file_name(path: Any) -> Any:
+    """The last part of a path of the training machine: where it lay there is nobody else's business.
+
+    >>> _file_name("/home/ann/data/train.txt"), _file_name("C:\\data\\dev.txt"), _file_name(None)
+    ('train.txt', 'dev.txt', None)
+    """
+    if not isinstance(path, str):
+        return path
+    return PureWindowsPath(path).name if "\\" in path else PurePosixPath(path).name
+
+
+def public_verification(verification: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's verification with the sample file named, not placed on the exporting machine (the
+    built-in sample, which has no checksum, is a description, not a path)."""
+    if not verification or not verification.get("sample_sha256"):
+        return verification
+    return {**verification, "sample": _file_name(verification.get("sample"))}
 
 
 class NotReady(NerdError):

@@ -197,3 +197,26 @@ def test_a_request_chooses_its_decoding_and_an_unknown_one_is_refused(client):
         assert ("Alma", "PER") in [(e["text"], e["label"]) for e in entities_of(response)]
     refused = client.post("/v1/entities", json={"text": text, "decoding": "beam"})
     assert refused.status_code == 422 and "decoding" in refused.text
+
+
+def test_model_facts_name_files_without_the_paths_of_the_machines_that_made_them(
+    make_client, bundle, tmp_path
+):
+    from nerd.model_bundle import MANIFEST, checksums, read_manifest
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    card = json.loads((copy / "training_card.json").read_text())
+    card["base_model"] = "/home/maker/encoders/minilm"
+    for facts in card["data"].values():
+        for entry in facts["files"]:
+            entry["path"] = "/srv/secret-project/" + entry["path"]
+    (copy / "training_card.json").write_text(json.dumps(card))
+    manifest = read_manifest(copy)
+    verification = {**manifest.verification, "sample": "/srv/secret-project/dev.conll", "sample_sha256": "ab"}
+    updated = manifest.model_copy(update={"files": checksums(copy), "verification": verification})
+    (copy / MANIFEST).write_text(updated.model_dump_json())
+    with make_client(model_dir=copy) as client:
+        facts = client.get("/v1/model").json()
+    assert "secret-project" not in json.dumps(facts) and "/home/maker" not in json.dumps(facts)
+    assert facts["training"]["base_model"] == "minilm" and facts["verification"]["sample"] == "dev.conll"
