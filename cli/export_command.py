@@ -195,10 +195,11 @@ def _rate(count: int, seconds: float) -> str:
 def verify_cli(
     bundles: Annotated[list[Path], typer.Argument(help="Bundle directories (onnx-<variant>/) to re-check.")],
 ) -> None:
-    """Re-check every file of each bundle against the sha256 in its bundle.json; exit 1 on any difference."""
+    """Re-check every file of each bundle against the sha256 in its bundle.json, and its label list
+    against the model's config; exit 1 on any difference."""
     with exit_on_error():
         from nerd.errors import ModelBundleError
-        from nerd.model_bundle import find_mismatches, read_manifest
+        from nerd.model_bundle import check_labels_agree, find_mismatches, read_manifest
 
         failed = 0
         for bundle in bundles:
@@ -209,6 +210,10 @@ def verify_cli(
                 failed += 1
                 continue
             problems = find_mismatches(bundle, manifest)
+            try:
+                check_labels_agree(bundle, manifest)
+            except ModelBundleError as error:
+                problems.append(error.reason)
             for problem in problems:
                 error_console.print(f"[red]FAIL[/] {bundle}: {problem}")
             if problems:

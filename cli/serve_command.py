@@ -125,7 +125,7 @@ def serve_cli(
         import uvicorn
 
         from nerd.model_bundle import verified_manifest
-        from nerd.service.engine import default_threads
+        from nerd.service.engine import OnnxTagger, default_threads
         from nerd.service.settings import ServiceSettings
 
         overrides = {
@@ -146,8 +146,11 @@ def serve_cli(
         check_port_free(host, port)
         settings = ServiceSettings()
         create_app(settings)  # fails here, in the parent, on a missing model or an unreadable key file
-        # A bundle that fails its checksums stops here with the file named, before any worker starts.
+        # A bundle that fails its checksums, or whose label list is not its model's, stops here with the
+        # reason, before any worker starts (a worker's start-up failure is a traceback from uvicorn).
         verified_manifest(settings.model_dir)
+        if settings.device == "cpu":
+            OnnxTagger(settings.model_dir, threads=1)
         address = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"
         error_console.print(
             f"serving {settings.model_dir} on {address}/ (a page to try it; Ctrl-C stops)",

@@ -105,4 +105,35 @@ def verified_manifest(directory: str | Path) -> Manifest:
         raise ModelBundleError(problems[0] + more, path=directory)
     if MODEL_FILE not in manifest.files:
         raise ModelBundleError(f"the manifest lists no {MODEL_FILE}", path=directory)
+    check_labels_agree(directory, manifest)
     return manifest
+
+
+def check_labels_agree(directory: str | Path, manifest: Manifest) -> None:
+    """The manifest's label list must be the model's own, as its ``config.json`` (``id2label``) gives it:
+    a list edited in ``bundle.json`` alone (two labels swapped, one dropped) would make every answer of
+    those types wrong without an error anywhere.
+
+    Raises:
+        ModelBundleError: the two lists differ (in length or in order).
+    """
+    config_path = Path(directory) / "config.json"
+    if not config_path.is_file():
+        return
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        id2label = config.get("id2label") if isinstance(config, dict) else None
+        model_labels = (
+            [id2label[key] for key in sorted(id2label, key=int)] if isinstance(id2label, dict) else None
+        )
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as error:
+        raise ModelBundleError(f"config.json: unreadable id2label ({error})", path=directory) from None
+    if model_labels is None:
+        return
+    if list(manifest.labels) != model_labels:
+        raise ModelBundleError(
+            f"bundle.json lists {len(manifest.labels)} labels {list(manifest.labels)[:10]}, but the model "
+            f"(config.json id2label) has {len(model_labels)}: {model_labels[:10]}; the label list was edited",
+            path=directory,
+            field="labels",
+        )

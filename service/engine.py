@@ -96,9 +96,21 @@ class OnnxTagger:
         self.providers = self.session.get_providers()
         if self.providers[0] != providers[0]:
             raise ProviderUnavailable(f"asked for {providers[0]}, the session runs on {self.providers[0]}")
+        self._check_output_width()
         self.input_names = {node.name for node in self.session.get_inputs()}
         self.session_seconds = 0.0  # time inside onnxruntime, summed over calls (for benchmarks)
         self.pad_id = pad_token_id(self.path, self.encoder)
+
+    def _check_output_width(self) -> None:
+        """A model whose logits are not one per label of the manifest would index labels wrongly."""
+        for output in self.session.get_outputs():
+            width = output.shape[-1] if output.name == "logits" and output.shape else None
+            if isinstance(width, int) and width != len(self.labels):
+                raise ModelBundleError(
+                    f"the model scores {width} labels, bundle.json lists {len(self.labels)}",
+                    path=self.path,
+                    field="labels",
+                )
 
     def logits(self, windows: Sequence[Window]) -> np.ndarray:
         """Float32 logits ``(windows, longest, labels)`` of one batch, padded to its longest window."""
