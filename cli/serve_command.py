@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import shutil
 import socket
+import tempfile
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -164,12 +168,31 @@ def serve_cli(
             soft_wrap=True,
             markup=False,
         )
-        uvicorn.run(
-            "nerd.service.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=False,
-            log_config=LOG_CONFIG,
-        )
+        with _shared_metrics(workers):
+            uvicorn.run(
+                "nerd.service.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                access_log=False,
+                log_config=LOG_CONFIG,
+            )
+
+
+@contextlib.contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, prometheus_client's multiprocess mode: each worker writes its values into
+    one directory and /metrics answers for all of them (a directory the operator set is kept)."""
+    from nerd.service.metrics import MULTIPROCESS_DIR
+
+    if workers < 2 or os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="nerd-metrics-")
+    os.environ[MULTIPROCESS_DIR] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROCESS_DIR, None)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -13,6 +13,7 @@ from nerd.errors import NerdError
 from nerd.service.batcher import MicroBatcher, Overloaded
 from nerd.service.engine import Reading
 from nerd.service.entities import entities_in_text, entities_in_tokens
+from nerd.service.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from nerd.service.model_holder import ModelHolder, NotReady, public_verification
 from nerd.service.schemas import (
     EntitiesRequest,
@@ -84,9 +85,9 @@ def readyz(holder: Holder) -> dict[str, str]:
 
 
 @health.get("/metrics", response_class=PlainTextResponse)
-def metrics(request: Request) -> PlainTextResponse:
+def metrics(request: Request) -> Response:
     """Prometheus metrics: requests, latency histogram, batch sizes, errors by kind."""
-    return PlainTextResponse(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")
+    return Response(request.app.state.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
 
 def _check_limits(body: EntitiesRequest, settings: ServiceSettings) -> list[Any]:
@@ -142,7 +143,7 @@ async def entities(
         else:
             found = entities_in_text(items[index], split[index], predicted)
         results.append(ResultOut(entities=[vars(entity) for entity in found], truncated=predicted.truncated))
-    request.app.state.metrics.texts.inc(amount=len(items))
+    request.app.state.metrics.texts.inc(len(items))
     log_fields: dict[str, Any] = {"texts": len(items), "entities": sum(len(r.entities) for r in results)}
     if settings.log_texts:
         log_fields["input"] = items
@@ -181,11 +182,11 @@ async def reload(request: Request, holder: Holder, body: ReloadRequest | None = 
     try:
         await asyncio.get_running_loop().run_in_executor(None, holder.reload, target)
     except NerdError as error:
-        request.app.state.metrics.reloads.inc("failed")
+        request.app.state.metrics.reloads.labels("failed").inc()
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail=f"reload refused, old model kept: {error}"
         ) from None
-    request.app.state.metrics.reloads.inc("done")
+    request.app.state.metrics.reloads.labels("done").inc()
     return model_info(holder)
 
 

@@ -94,8 +94,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 async def _reload_on_signal(holder: ModelHolder, metrics: ServiceMetrics) -> None:
     try:
         await asyncio.get_running_loop().run_in_executor(None, holder.reload, None)
-        metrics.reloads.inc("done")
+        metrics.reloads.labels("done").inc()
         log.info("reloaded %s on SIGHUP", holder.model_dir)
     except Exception as error:  # the old model keeps serving; the log says why
-        metrics.reloads.inc("failed")
+        metrics.reloads.labels("failed").inc()
         log.error("reload on SIGHUP refused, old model kept: %s", error)

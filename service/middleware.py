@@ -112,13 +112,13 @@ class AccessLog:
             await self.app(scope, receive, recording_send)
         finally:
             seconds = time.perf_counter() - started
-            route = scope.get("route")
-            path = getattr(route, "path", None) or ("unmatched" if status == 404 else scope["path"])
-            self.metrics.requests.inc(path, str(status))
+            # The route's template, never the raw path: a client's text must not become a label, and
+            # requests refused before routing (413) or to no route (404) share one bucket.
+            path = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.requests.labels(path, str(status)).inc()
             if status >= 400:
-                self.metrics.errors.inc(
-                    ERROR_KINDS.get(status, "server_error" if status >= 500 else "client_error")
-                )
+                kind = ERROR_KINDS.get(status, "server_error" if status >= 500 else "client_error")
+                self.metrics.errors.labels(kind).inc()
             self.metrics.latency.observe(seconds)
             record = {
                 "event": "request",

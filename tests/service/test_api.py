@@ -1,5 +1,6 @@
 import json
 import logging
+import os
 import shutil
 import threading
 
@@ -220,3 +221,32 @@ def test_model_facts_name_files_without_the_paths_of_the_machines_that_made_them
         facts = client.get("/v1/model").json()
     assert "secret-project" not in json.dumps(facts) and "/home/maker" not in json.dumps(facts)
     assert facts["training"]["base_model"] == "minilm" and facts["verification"]["sample"] == "dev.conll"
+
+
+def test_metrics_label_routes_by_template_and_put_unknown_paths_in_one_bucket(make_client):
+    with make_client(max_body_bytes=1000) as client:
+        for index in range(30):
+            client.get(f"/no-such-route/{index}/customer-name-{index}")
+        big = {"text": "x" * 2000}
+        assert client.post(f"/v1/entities/customer-{index}", json=big).status_code == 413
+        assert client.post("/v1/entities", json=big).status_code == 413
+        metrics = client.get("/metrics").text
+    assert "customer" not in metrics and "no-such-route" not in metrics
+    assert 'nerd_requests_total{path="unmatched",status="404"} 30.0' in metrics
+    assert 'nerd_requests_total{path="unmatched",status="413"} 2.0' in metrics
+
+
+def test_metrics_of_several_workers_are_answered_together(tmp_path):
+    # Three processes, as uvicorn's workers are: two count, a third renders what both counted.
+    import subprocess
+    import sys
+
+    count = "from nerd.service.metrics import ServiceMetrics; ServiceMetrics().texts.inc(5)"
+    render = "from nerd.service.metrics import ServiceMetrics; print(ServiceMetrics().render().decode())"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for script in (count, count):
+        subprocess.run([sys.executable, "-c", script], env=env, check=True)
+    shown = subprocess.run(
+        [sys.executable, "-c", render], env=env, check=True, capture_output=True, text=True
+    )
+    assert "nerd_texts_total 10.0" in shown.stdout

@@ -2,7 +2,9 @@
 with a reason, never a traceback or a 500."""
 
 import json
+import os
 import shutil
+from unittest import mock
 
 import pytest
 from typer.testing import CliRunner
@@ -66,6 +68,8 @@ def test_serve_refuses_such_a_bundle_with_one_line(bundle, tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = CliRunner().invoke(app, ["serve", "--model", str(copy), "--port", str(port)])
+    # nerd serve hands its settings to its workers through os.environ; keep them out of the suite.
+    with mock.patch.dict(os.environ, clear=False):
+        result = CliRunner().invoke(app, ["serve", "--model", str(copy), "--port", str(port)])
     assert result.exit_code == 1 and "bundle.json lists" in result.output
     assert "Traceback" not in result.output
