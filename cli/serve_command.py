@@ -103,6 +103,24 @@ def serve_cli(
             exists=True,
         ),
     ] = None,
+    admin_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File of admin keys, one per line: POST /v1/admin/reload then needs one (an inference key "
+            "is not enough). Without admin keys the admin routes are off (kill -HUP still reloads).",
+            dir_okay=False,
+            exists=True,
+        ),
+    ] = None,
+    models_root: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory a reload may load another bundle from (below it). Default: none, a reload "
+            "only reloads the bundle being served.",
+            file_okay=False,
+            exists=True,
+        ),
+    ] = None,
     max_batch_size: Annotated[
         int | None, typer.Option(help="Texts per model call (NERD_MAX_BATCH_SIZE).")
     ] = None,
@@ -138,6 +156,8 @@ def serve_cli(
             "NERD_THREADS": str(threads or max(1, default_threads() // workers)),
             "NERD_SPINNING": None if spinning is None else str(spinning).lower(),
             "NERD_API_KEY_FILE": str(api_key_file.resolve()) if api_key_file else None,
+            "NERD_ADMIN_KEY_FILE": str(admin_key_file.resolve()) if admin_key_file else None,
+            "NERD_MODELS_ROOT": str(models_root.resolve()) if models_root else None,
             "NERD_MAX_BATCH_SIZE": str(max_batch_size) if max_batch_size else None,
             "NERD_MAX_WAIT_MS": str(max_wait_ms) if max_wait_ms is not None else None,
             "NERD_LOG_TEXTS": "true" if log_texts else None,

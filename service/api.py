@@ -58,12 +58,35 @@ async def require_api_key(request: Request) -> None:
         )
 
 
+async def require_admin_key(request: Request) -> None:
+    """The admin routes are off unless admin keys are configured, and then need one of them (an
+    inference key is not enough)."""
+    accepted = request.app.state.admin_keys
+    if not accepted:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="the admin routes are off: configure admin keys (--admin-key-file, NERD_ADMIN_KEYS)",
+        )
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key_matches(presented.strip(), accepted):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="missing or wrong admin key (Authorization: Bearer <admin key>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
 Settings = Annotated[ServiceSettings, Depends(get_settings)]
 Holder = Annotated[ModelHolder, Depends(get_holder)]
 Batcher = Annotated[MicroBatcher, Depends(get_batcher)]
 
 health = APIRouter(tags=["health"])
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], responses={401: {"model": Problem}})
+admin = APIRouter(
+    prefix="/v1/admin",
+    dependencies=[Depends(require_admin_key)],
+    responses={401: {"model": Problem}, 403: {"model": Problem}},
+)
 page = APIRouter(include_in_schema=False)
 
 
@@ -175,10 +198,13 @@ def model_info(holder: Holder) -> ModelInfo:
     )
 
 
-@v1.post("/admin/reload", response_model=ModelInfo, responses={409: {"model": Problem}})
-async def reload(request: Request, holder: Holder, body: ReloadRequest | None = None) -> ModelInfo:
-    """Load a bundle (the current directory again, or another) and swap it in without failing requests."""
-    target = Path(body.model_dir) if body and body.model_dir else None
+@admin.post("/reload", response_model=ModelInfo, responses={409: {"model": Problem}})
+async def reload(
+    request: Request, holder: Holder, settings: Settings, body: ReloadRequest | None = None
+) -> ModelInfo:
+    """Load a bundle (the current directory again, or another under the models root) and swap it in
+    without failing requests."""
+    target = reload_target(body.model_dir if body else None, settings.models_root)
     try:
         await asyncio.get_running_loop().run_in_executor(None, holder.reload, target)
     except NerdError as error:
@@ -188,6 +214,27 @@ async def reload(request: Request, holder: Holder, body: ReloadRequest | None = 
         ) from None
     request.app.state.metrics.reloads.labels("done").inc()
     return model_info(holder)
+
+
+def reload_target(model_dir: str | None, root: Path | None) -> Path | None:
+    """The bundle a reload may load: the current one (None), or a directory below the models root.
+
+    Anything else is refused with the same words whether it exists or not: the answer must not tell a
+    caller what lies on the server's disk.
+    """
+    if not model_dir:
+        return None
+    refusal = HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        detail="model_dir must name a bundle below the models root (--models-root, NERD_MODELS_ROOT)",
+    )
+    if root is None:
+        raise refusal
+    base = root.resolve()
+    target = (base / model_dir).resolve()
+    if target == base or not target.is_relative_to(base):
+        raise refusal
+    return target
 
 
 @page.get("/")

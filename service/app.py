@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from nerd import __version__
 from nerd.errors import ConfigError
-from nerd.service.api import health, page, v1
+from nerd.service.api import admin, health, page, v1
 from nerd.service.batcher import MicroBatcher
 from nerd.service.engine import Reading
 from nerd.service.metrics import ServiceMetrics
@@ -83,8 +83,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.holder = holder
     app.state.metrics = metrics
     app.state.api_keys = settings.accepted_keys()
+    app.state.admin_keys = settings.admin_keys_accepted()
     app.include_router(health)
     app.include_router(v1)
+    app.include_router(admin)
     app.include_router(page)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=metrics)

@@ -55,20 +55,34 @@ class ServiceSettings(BaseSettings):
     max_chars: int = Field(default=20_000, ge=1, description="characters per text")
     api_keys: list[SecretStr] = Field(default_factory=list, description="accepted bearer tokens")
     api_key_file: Path | None = Field(default=None, description="one accepted bearer token per line")
+    admin_keys: list[SecretStr] = Field(
+        default_factory=list, description="bearer tokens for /v1/admin; none: the admin routes are off"
+    )
+    admin_key_file: Path | None = Field(default=None, description="one admin bearer token per line")
+    models_root: Path | None = Field(
+        default=None,
+        description="directory a reload may take a bundle from (below it); none: only the current bundle",
+    )
     log_texts: bool = Field(default=False, description="put request texts in the access log")
 
     def accepted_keys(self) -> list[bytes]:
         """The configured API keys (environment and file); empty means the API is open."""
-        keys = [key.get_secret_value() for key in self.api_keys]
-        if self.api_key_file is not None:
-            try:
-                text = self.api_key_file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as error:
-                raise ConfigError(f"{self.api_key_file}: cannot read the API key file: {error}") from None
-            keys.extend(
-                line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-            )
-        return [key.encode() for key in keys]
+        return _keys(self.api_keys, self.api_key_file)
+
+    def admin_keys_accepted(self) -> list[bytes]:
+        """The admin keys (environment and file); empty means the admin routes are off."""
+        return _keys(self.admin_keys, self.admin_key_file)
+
+
+def _keys(given: list[SecretStr], path: Path | None) -> list[bytes]:
+    keys = [key.get_secret_value() for key in given]
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{path}: cannot read the key file: {error}") from None
+        keys.extend(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return [key.encode() for key in keys]
 
 
 def key_matches(presented: str, accepted: list[bytes]) -> bool:

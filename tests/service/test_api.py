@@ -149,7 +149,8 @@ def test_reload_swaps_the_model_without_failing_requests(make_client, bundle, tm
     broken = tmp_path / "broken"
     shutil.copytree(bundle, broken)
     (broken / "model.onnx").write_bytes(b"not a model")
-    with make_client() as client:
+    admin = {"Authorization": "Bearer admin-key"}
+    with make_client(admin_keys=["admin-key"], models_root=tmp_path) as client:
         failures = []
 
         def hammer():
@@ -161,11 +162,11 @@ def test_reload_swaps_the_model_without_failing_requests(make_client, bundle, tm
         threads = [threading.Thread(target=hammer) for _ in range(3)]
         for thread in threads:
             thread.start()
-        swapped = client.post("/v1/admin/reload", json={"model_dir": str(other)})
+        swapped = client.post("/v1/admin/reload", json={"model_dir": str(other)}, headers=admin)
         for thread in threads:
             thread.join()
         assert swapped.status_code == 200 and failures == []
-        refused = client.post("/v1/admin/reload", json={"model_dir": str(broken)})
+        refused = client.post("/v1/admin/reload", json={"model_dir": "broken"}, headers=admin)
         assert refused.status_code == 409 and "old model kept" in refused.json()["detail"]
         assert client.post("/v1/entities", json={"text": "Alma"}).status_code == 200
 
@@ -250,3 +251,25 @@ def test_metrics_of_several_workers_are_answered_together(tmp_path):
         [sys.executable, "-c", render], env=env, check=True, capture_output=True, text=True
     )
     assert "nerd_texts_total 10.0" in shown.stdout
+
+
+def test_reload_needs_an_admin_key_and_a_bundle_below_the_models_root(make_client, bundle, tmp_path):
+    root = tmp_path / "models"
+    shutil.copytree(bundle, root / "next")
+    with make_client(api_keys=["user-key"]) as client:
+        off = client.post("/v1/admin/reload", headers={"Authorization": "Bearer user-key"})
+        assert off.status_code == 403 and "admin routes are off" in off.json()["detail"]
+    with make_client(api_keys=["user-key"], admin_keys=["admin-key"], models_root=root) as client:
+        user = {"Authorization": "Bearer user-key"}
+        admin = {"Authorization": "Bearer admin-key"}
+        assert client.post("/v1/admin/reload", headers=user).status_code == 401
+        assert client.post("/v1/entities", json={"text": "Alma"}, headers=admin).status_code == 401
+        outside = [
+            client.post("/v1/admin/reload", json={"model_dir": path}, headers=admin)
+            for path in ("/root", "/no/such/dir", str(bundle), "../", "next/../..")
+        ]
+        assert {response.status_code for response in outside} == {403}
+        assert len({response.text for response in outside}) == 1  # the same words, existing or not
+        assert "/root" not in outside[0].text
+        assert client.post("/v1/admin/reload", json={"model_dir": "next"}, headers=admin).status_code == 200
+        assert client.post("/v1/admin/reload", headers=admin).status_code == 200  # the current one again

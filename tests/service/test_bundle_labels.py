@@ -54,8 +54,9 @@ def test_a_label_list_the_model_does_not_score_is_refused_at_load(bundle, tmp_pa
 
 def test_a_reload_of_a_bundle_with_wrong_labels_is_a_409_and_counted(make_client, bundle, tmp_path):
     copy = edited_copy(bundle, tmp_path, list(read_manifest(bundle).labels)[:-1], config_too=True)
-    with make_client() as client:
-        refused = client.post("/v1/admin/reload", json={"model_dir": str(copy)})
+    with make_client(admin_keys=["admin-key"], models_root=tmp_path) as client:
+        admin = {"Authorization": "Bearer admin-key"}
+        refused = client.post("/v1/admin/reload", json={"model_dir": str(copy)}, headers=admin)
         assert refused.status_code == 409 and "labels" in refused.json()["detail"]
         assert 'nerd_reloads_total{outcome="failed"} 1' in client.get("/metrics").text
         assert client.post("/v1/entities", json={"text": "Alma met Borel"}).status_code == 200
