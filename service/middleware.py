@@ -40,7 +40,14 @@ async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
 
 
 class BodyLimit:
-    """Answers 413 to a body over ``max_bytes``, by its Content-Length or, when streamed, as it arrives."""
+    """Answers 413 to a body over ``max_bytes``, by its Content-Length or, when it comes without one
+    (chunked), as it arrives.
+
+    The refused body is read and dropped (up to :data:`DRAIN_LIMIT`) before the answer: a client that
+    sends its whole body before reading, as Python's urllib does, would otherwise meet a closed
+    connection instead of the 413. A chunked body is read here, not by the app, so that the 413 is this
+    middleware's and not the app's "error parsing the body".
+    """
 
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app = app
@@ -52,35 +59,46 @@ class BodyLimit:
             return
         message = f"request body over the limit of {self.max_bytes} bytes (NERD_MAX_BODY_BYTES)"
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_json(send, 413, {"detail": message})
-            return
-        received = 0
-        started = False
-
-        async def counting_receive() -> Any:
-            nonlocal received
-            event = await receive()
-            if event["type"] == "http.request":
-                received += len(event.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return event
-
-        async def tracking_send(event: Any) -> None:
-            nonlocal started
-            started |= event["type"] == "http.response.start"
-            await send(event)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+        if length is not None and length.isdigit():
+            if int(length) > self.max_bytes:
+                await _drain(receive, 0)
                 await _send_json(send, 413, {"detail": message})
+                return
+            await self.app(scope, receive, send)
+            return
+        events, received = [], 0
+        while True:
+            event = await receive()
+            events.append(event)
+            if event["type"] != "http.request":
+                break
+            received += len(event.get("body", b""))
+            if received > self.max_bytes:
+                await _drain(receive, received)
+                await _send_json(send, 413, {"detail": message})
+                return
+            if not event.get("more_body", False):
+                break
+
+        async def replay() -> Any:
+            return events.pop(0) if events else await receive()
+
+        await self.app(scope, replay, send)
 
 
-class _TooLarge(Exception):
-    pass
+# A refused body is read and dropped up to this size; beyond it the connection is closed instead.
+DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+async def _drain(receive: Any, already: int) -> None:
+    received = already
+    while received <= DRAIN_LIMIT:
+        event = await receive()
+        if event["type"] != "http.request":
+            return
+        received += len(event.get("body", b""))
+        if not event.get("more_body", False):
+            return
 
 
 class AccessLog:

@@ -273,3 +273,37 @@ def test_reload_needs_an_admin_key_and_a_bundle_below_the_models_root(make_clien
         assert "/root" not in outside[0].text
         assert client.post("/v1/admin/reload", json={"model_dir": "next"}, headers=admin).status_code == 200
         assert client.post("/v1/admin/reload", headers=admin).status_code == 200  # the current one again
+
+
+def test_a_body_without_a_length_is_held_to_the_limit_too(bundle):
+    # Over real HTTP: a chunked upload, and urllib, which sends its whole body before reading.
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    from nerd.service.app import create_app
+    from nerd.service.settings import ServiceSettings
+    from tests.servers import serving
+
+    app = create_app(ServiceSettings(_env_file=None, model_dir=bundle, max_body_bytes=10_000))
+    with serving(app) as base:
+        port = int(base.rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        chunks = (b"x" * 100_000 for _ in range(40))  # 4 MB, chunked
+        connection.request("POST", "/v1/entities", body=chunks, encode_chunked=True)
+        response = connection.getresponse()
+        assert response.status == 413 and b"NERD_MAX_BODY_BYTES" in response.read()
+        small = iter([b'{"text": ', b'"Alma met Borel"}'])
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        connection.request(
+            "POST",
+            "/v1/entities",
+            body=small,
+            encode_chunked=True,
+            headers={"Content-Type": "application/json"},
+        )
+        assert connection.getresponse().status == 200
+        request = urllib.request.Request(f"{base}/v1/entities", data=b'{"text": "' + b"y" * 4_000_000 + b'"}')
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request)
+        assert refused.value.code == 413 and b"NERD_MAX_BODY_BYTES" in refused.value.read()
