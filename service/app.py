@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from nerd import __version__
 from nerd.errors import ConfigError
 from nerd.service.api import admin, health, page, v1
+from nerd.service.auth import KeyGuard
 from nerd.service.batcher import MicroBatcher
 from nerd.service.engine import Reading
 from nerd.service.metrics import ServiceMetrics
@@ -88,7 +89,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(v1)
     app.include_router(admin)
     app.include_router(page)
+    # The last added runs first: the access log sees everything, keys are checked before the body limit.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(KeyGuard, api_keys=app.state.api_keys, admin_keys=app.state.admin_keys)
     app.add_middleware(AccessLog, metrics=metrics)
     return app
 

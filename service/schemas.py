@@ -9,13 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from nerd.decoding import Decoding
 
 
+def _exactly_one_input_schema(schema: dict[str, Any]) -> None:
+    """The exactly-one rule in the schema itself, so that a body the schema allows is one the server
+    takes: a field that is present but null does not count, as in the validator."""
+    schema["examples"] = [{"texts": ["Angela Merkel visited Paris on Monday."]}]
+    shapes = {"text": {"type": "string"}, "texts": {"type": "array"}, "tokens": {"type": "array"}}
+    schema["oneOf"] = [{"required": [name], "properties": {name: shape}} for name, shape in shapes.items()]
+
+
 class EntitiesRequest(BaseModel):
     """Exactly one of ``text``, ``texts`` or ``tokens``."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"texts": ["Angela Merkel visited Paris on Monday."]}]},
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_input_schema)
 
     text: str | None = Field(default=None, description="one raw text")
     texts: list[str] | None = Field(default=None, description="raw texts, answered in order")

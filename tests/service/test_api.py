@@ -307,3 +307,17 @@ def test_a_body_without_a_length_is_held_to_the_limit_too(bundle):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request)
         assert refused.value.code == 413 and b"NERD_MAX_BODY_BYTES" in refused.value.read()
+
+
+def test_without_a_key_the_answer_is_401_whatever_the_body(make_client):
+    with make_client(api_keys=["k"]) as client:
+        bad_json = client.post(
+            "/v1/entities", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        assert bad_json.status_code == 401
+        bad_utf8 = client.post(
+            "/v1/entities", content=b'{"text": "\xff"}', headers={"Content-Type": "application/json"}
+        )
+        assert bad_utf8.status_code == 401
+        keyed = client.post("/v1/entities", content=b"{not json", headers={"Authorization": "Bearer k"})
+        assert keyed.status_code in {400, 422}
