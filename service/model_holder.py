@@ -6,6 +6,8 @@ running finishes on the old engine, the next one runs on the new engine, and not
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import threading
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -60,6 +62,7 @@ class ModelHolder:
             target = model_dir or self.model_dir
             engine = load_engine(target, self.settings)
             self.engine, self.model_dir, self.not_ready_reason = engine, target, ""
+            release_freed_memory()
             return engine
 
     @property
@@ -113,6 +116,21 @@ def public_verification(verification: dict[str, Any]) -> dict[str, Any]:
     if not verification or not verification.get("sample_sha256"):
         return verification
     return {**verification, "sample": _file_name(verification.get("sample"))}
+
+
+def release_freed_memory() -> None:
+    """Hand the memory of a replaced session back to the system.
+
+    A dropped onnxruntime session frees its memory into glibc's heaps, which keep it: 100 reloads of
+    a 23 MB model took a server from 296 to 455 MB. ``malloc_trim`` returns the free pages (a no-op
+    where glibc is not the allocator).
+    """
+    gc.collect()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class NotReady(NerdError):
