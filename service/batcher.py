@@ -1,15 +1,19 @@
 """Micro-batching: concurrent requests share model calls instead of queueing one by one.
 
-Texts wait in a bounded queue; one worker takes up to ``max_batch_size`` of them and runs the model in
-a thread so the event loop keeps accepting requests. With ``max_wait`` 0 (the service's default) a
-batch is whatever is queued when the model becomes free: a lone request never waits for company, and
-under load the requests that arrived during one model call share the next. A positive ``max_wait``
-holds a batch open that long to fill. A full queue is refused at once (the caller answers 503).
+Texts wait in two bounded lanes. Short texts (at most ``long_words`` words: one model window) are
+batched, up to ``max_batch_size`` a call; a long text runs alone, one per call, and after each call the
+short lane goes first. So a request of one sentence waits for at most one long text, never for a whole
+request of long ones, and the memory of a call is bounded by one long text's windows. With ``max_wait``
+0 (the service's default) a batch is whatever is queued when the model becomes free: a lone request
+never waits for company, and under load the requests that arrived during one model call share the next.
+A positive ``max_wait`` holds a short batch open that long to fill. The model runs in a thread so the
+event loop keeps accepting requests. A full queue is refused at once (the caller answers 503).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
 from collections.abc import Callable, Sequence
@@ -44,11 +48,16 @@ class MicroBatcher:
         max_wait: float,
         queue_size: int,
         metrics: ServiceMetrics,
+        long_words: int = 100,
     ) -> None:
         self.run = run
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait
-        self.queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=queue_size)
+        self.queue_size = queue_size
+        self.long_words = long_words
+        self.short: collections.deque[_Job] = collections.deque()
+        self.long: collections.deque[_Job] = collections.deque()
+        self.waiting = asyncio.Event()
         self.metrics = metrics
         # One thread: the onnxruntime session already uses every core for one call.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerd-model")
@@ -64,32 +73,47 @@ class MicroBatcher:
                 await self.worker
         self.executor.shutdown(wait=True)
 
+    def queued(self) -> int:
+        return len(self.short) + len(self.long)
+
     async def submit(self, texts: Sequence[list[str]], reading: Reading) -> list[WordPredictions]:
         """Predictions for each text, in order; raises :class:`Overloaded` when the queue cannot take them."""
-        if self.queue.maxsize - self.queue.qsize() < len(texts):
+        if self.queue_size - self.queued() < len(texts):
             raise Overloaded
         loop = asyncio.get_running_loop()
         jobs = [_Job(words, reading, loop.create_future()) for words in texts]
         for job in jobs:
-            self.queue.put_nowait(job)
+            (self.long if len(job.words) > self.long_words else self.short).append(job)
+        self.waiting.set()
         return list(await asyncio.gather(*(job.future for job in jobs)))
+
+    async def _next_batch(self) -> list[_Job]:
+        """The short texts queued now (filled for ``max_wait``), or else one long text."""
+        while not self.short and not self.long:
+            self.waiting.clear()
+            await self.waiting.wait()
+        if not self.short:
+            return [self.long.popleft()]
+        batch = [self.short.popleft()]
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch_size:
+            if self.short:
+                batch.append(self.short.popleft())
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self.waiting.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.waiting.wait(), remaining)
+            if not self.short:
+                break
+        return batch
 
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await self.queue.get()]
-            deadline = time.monotonic() + self.max_wait
-            while len(batch) < self.max_batch_size:
-                if not self.queue.empty():
-                    batch.append(self.queue.get_nowait())
-                    continue
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self.queue.get(), remaining))
-                except TimeoutError:
-                    break
+            batch = await self._next_batch()
             # Texts read the same way share a model call.
             for reading in {job.reading for job in batch}:
                 group = [job for job in batch if job.reading == reading and not job.future.done()]

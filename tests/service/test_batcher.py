@@ -98,3 +98,31 @@ def test_with_no_wait_a_lone_request_runs_alone_and_later_arrivals_share_the_nex
     results = asyncio.run(scenario())
     assert [len(r[0].tags) for r in results] == [1, 1, 2, 3]
     assert [size for size, _ in calls] == [1, 3]
+
+
+def test_a_short_text_never_waits_behind_more_than_one_long_one():
+    calls = []
+
+    async def scenario():
+        batcher = MicroBatcher(
+            recording_runner(calls, 0.05),
+            max_batch_size=8,
+            max_wait=0.0,
+            queue_size=100,
+            metrics=ServiceMetrics(),
+            long_words=10,
+        )
+        batcher.start()
+        try:
+            big = asyncio.ensure_future(batcher.submit([["w"] * 50] * 4, Reading("first")))
+            while not calls:  # the first long text is running
+                await asyncio.sleep(0.001)
+            small = await batcher.submit([["a"], ["b"]], Reading("first"))
+            return small, await big
+        finally:
+            await batcher.stop()
+
+    small, big = asyncio.run(scenario())
+    assert [len(r.tags) for r in small] == [1, 1] and [len(r.tags) for r in big] == [50] * 4
+    # One long text a call; the two short ones together, right after the first long one.
+    assert [size for size, _ in calls] == [1, 2, 1, 1, 1]
