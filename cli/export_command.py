@@ -199,7 +199,7 @@ def verify_cli(
     against the model's config; exit 1 on any difference."""
     with exit_on_error():
         from nerd.errors import ModelBundleError
-        from nerd.model_bundle import check_labels_agree, find_mismatches, read_manifest
+        from nerd.model_bundle import bundle_digest, check_labels_agree, find_mismatches, read_manifest
 
         failed = 0
         for bundle in bundles:
@@ -220,7 +220,8 @@ def verify_cli(
                 failed += 1
             else:
                 console.print(
-                    f"OK {bundle}: {len(manifest.files)} files match bundle.json ({manifest.variant})"
+                    f"OK {bundle}: {len(manifest.files)} files match bundle.json ({manifest.variant}); "
+                    f"bundle sha256 {bundle_digest(manifest)}"
                 )
         if failed:
             raise typer.Exit(code=1)

@@ -7,6 +7,7 @@ missing or added byte anywhere is found and named.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +42,16 @@ class Manifest(BaseModel):
     quantization: dict[str, Any] | None = None
     verification: dict[str, Any]
     files: dict[str, str] = Field(description="file name -> sha256 of every other file in the bundle")
+
+
+def bundle_digest(manifest: Manifest) -> str:
+    """One sha256 for the whole bundle: of its manifest, which lists every other file's sha256.
+
+    Any change anywhere (a file, a label in ``bundle.json``, a verification figure) changes it, so it
+    names exactly what is served; ``nerd verify``, ``/v1/model`` and every response report it.
+    """
+    canonical = json.dumps(manifest.model_dump(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def checksums(directory: Path) -> dict[str, str]:

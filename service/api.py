@@ -147,7 +147,12 @@ async def entities(
         log_fields["input"] = items
     request.scope["state"]["log_fields"] = log_fields
     manifest = engine.manifest
-    model = ModelRef(name=manifest.name, version=manifest.created, sha256=manifest.files["model.onnx"])
+    model = ModelRef(
+        name=manifest.name,
+        version=manifest.created,
+        sha256=manifest.files["model.onnx"],
+        bundle_sha256=engine.bundle_sha256,
+    )
     return EntitiesResponse(model=model, results=results)
 
 
@@ -161,6 +166,7 @@ def model_info(holder: Holder) -> ModelInfo:
     manifest = engine.manifest
     return ModelInfo(
         name=manifest.name,
+        bundle_sha256=engine.bundle_sha256,
         variant=manifest.variant,
         labels=manifest.labels,
         entity_types=sorted({label[2:] for label in manifest.labels if label != "O"}),

@@ -18,7 +18,7 @@ import numpy as np
 from nerd.batches import inference_batches
 from nerd.decoding import DEFAULT_DECODING, Decoding, decode, decode_indices, log_of, log_softmax
 from nerd.errors import ModelBundleError
-from nerd.model_bundle import MODEL_FILE, Manifest, verified_manifest
+from nerd.model_bundle import MODEL_FILE, Manifest, bundle_digest, verified_manifest
 from nerd.service.encoding import Window, WordEncoder, pad_token_id
 from nerd.spans import repair_iob2
 
@@ -74,6 +74,7 @@ class OnnxTagger:
 
         self.path = Path(bundle_dir)
         self.manifest: Manifest = verified_manifest(self.path)
+        self.bundle_sha256 = bundle_digest(self.manifest)
         if self.manifest.variant == "int8" and CUDA in providers:
             raise ModelBundleError("a dynamically quantised int8 model runs on the CPU only", path=self.path)
         self.labels = list(self.manifest.labels)

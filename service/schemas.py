@@ -68,6 +68,9 @@ class ModelRef(BaseModel):
     name: str
     version: str = Field(description="the export time of the bundle (bundle.json 'created')")
     sha256: str = Field(description="sha256 of model.onnx")
+    bundle_sha256: str = Field(
+        description="sha256 of the whole bundle: its bundle.json, which lists every file's"
+    )
 
 
 class EntitiesResponse(BaseModel):
@@ -77,6 +80,9 @@ class EntitiesResponse(BaseModel):
 
 class ModelInfo(BaseModel):
     name: str
+    bundle_sha256: str = Field(
+        description="sha256 of the whole bundle: its bundle.json, which lists every file's"
+    )
     variant: str
     labels: list[str]
     entity_types: list[str]

@@ -74,3 +74,18 @@ def test_serve_refuses_such_a_bundle_with_one_line(bundle, tmp_path):
         result = CliRunner().invoke(app, ["serve", "--model", str(copy), "--port", str(port)])
     assert result.exit_code == 1 and "bundle.json lists" in result.output
     assert "Traceback" not in result.output
+
+
+def test_one_digest_names_the_whole_bundle_everywhere(make_client, bundle, tmp_path):
+    from nerd.model_bundle import bundle_digest
+
+    digest = bundle_digest(read_manifest(bundle))
+    with make_client() as client:
+        assert client.get("/v1/model").json()["bundle_sha256"] == digest
+        answer = client.post("/v1/entities", json={"text": "Alma met Borel"}).json()
+        assert answer["model"]["bundle_sha256"] == digest
+    verified = CliRunner().invoke(app, ["verify", str(bundle)])
+    assert verified.exit_code == 0 and digest in verified.output.replace("\n", "")
+    # The same files with one label changed in bundle.json alone: another bundle, another digest.
+    copy = edited_copy(bundle, tmp_path, swapped(read_manifest(bundle).labels))
+    assert bundle_digest(read_manifest(copy)) != digest
