@@ -194,6 +194,14 @@ def _rate(count: int, seconds: float) -> str:
 
 def verify_cli(
     bundles: Annotated[list[Path], typer.Argument(help="Bundle directories (onnx-<variant>/) to re-check.")],
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also require a bundle.sig that verifies with this Ed25519 public key (PEM): see nerd sign.",
+            dir_okay=False,
+            exists=True,
+        ),
+    ] = None,
 ) -> None:
     """Re-check every file of each bundle against the sha256 in its bundle.json, and its label list
     against the model's config; exit 1 on any difference."""
@@ -214,6 +222,14 @@ def verify_cli(
                 check_labels_agree(bundle, manifest)
             except ModelBundleError as error:
                 problems.append(error.reason)
+            signer = None
+            if public_key is not None and not problems:
+                from nerd.signatures import check_signature
+
+                try:
+                    signer = check_signature(bundle, public_key)
+                except ModelBundleError as error:
+                    problems.append(error.reason)
             for problem in problems:
                 error_console.print(f"[red]FAIL[/] {bundle}: {problem}")
             if problems:
@@ -222,6 +238,7 @@ def verify_cli(
                 console.print(
                     f"OK {bundle}: {len(manifest.files)} files match bundle.json ({manifest.variant}); "
                     f"bundle sha256 {bundle_digest(manifest)}"
+                    + (f"; signed by key {signer[:16]}" if signer else "")
                 )
         if failed:
             raise typer.Exit(code=1)

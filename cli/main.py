@@ -16,6 +16,7 @@ from nerd.cli.label_command import label_cli
 from nerd.cli.prompts_command import prompts_cli
 from nerd.cli.reproduce_command import reproduce_cli
 from nerd.cli.serve_command import serve_cli
+from nerd.cli.sign_command import sign_cli
 from nerd.cli.train_command import train_cli
 from nerd.cli.wheelhouse_command import wheelhouse_cli
 from nerd.offline import go_offline
@@ -35,6 +36,7 @@ app.command("train")(train_cli)
 app.command("export")(export_cli)
 app.command("verify")(verify_cli)
 app.command("unpack")(unpack_cli)
+app.command("sign")(sign_cli)
 app.command("serve")(serve_cli)
 app.command("evaluate")(evaluate_cli)
 app.command("bench")(bench_cli)

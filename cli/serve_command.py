@@ -112,6 +112,21 @@ def serve_cli(
             exists=True,
         ),
     ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ed25519 public key (PEM) of the bundle's signer (NERD_PUBLIC_KEY_FILE); see nerd sign.",
+            dir_okay=False,
+            exists=True,
+        ),
+    ] = None,
+    require_signature: Annotated[
+        bool,
+        typer.Option(
+            "--require-signature",
+            help="Serve (and reload) only bundles whose bundle.sig verifies with --public-key.",
+        ),
+    ] = False,
     models_root: Annotated[
         Path | None,
         typer.Option(
@@ -148,6 +163,7 @@ def serve_cli(
 
         from nerd.model_bundle import verified_manifest
         from nerd.service.engine import OnnxTagger, default_threads
+        from nerd.service.model_holder import check_signature_policy
         from nerd.service.settings import ServiceSettings
 
         overrides = {
@@ -158,6 +174,8 @@ def serve_cli(
             "NERD_API_KEY_FILE": str(api_key_file.resolve()) if api_key_file else None,
             "NERD_ADMIN_KEY_FILE": str(admin_key_file.resolve()) if admin_key_file else None,
             "NERD_MODELS_ROOT": str(models_root.resolve()) if models_root else None,
+            "NERD_PUBLIC_KEY_FILE": str(public_key.resolve()) if public_key else None,
+            "NERD_REQUIRE_SIGNATURE": "true" if require_signature else None,
             "NERD_MAX_BATCH_SIZE": str(max_batch_size) if max_batch_size else None,
             "NERD_MAX_WAIT_MS": str(max_wait_ms) if max_wait_ms is not None else None,
             "NERD_LOG_TEXTS": "true" if log_texts else None,
@@ -173,6 +191,7 @@ def serve_cli(
         # A bundle that fails its checksums, or whose label list is not its model's, stops here with the
         # reason, before any worker starts (a worker's start-up failure is a traceback from uvicorn).
         verified_manifest(settings.model_dir)
+        check_signature_policy(settings.model_dir, settings)
         if settings.device == "cpu":
             OnnxTagger(settings.model_dir, threads=1)
         address = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"

@@ -20,6 +20,8 @@ from nerd.json_files import json_error_text
 
 MANIFEST = "bundle.json"
 MODEL_FILE = "model.onnx"
+# Written after the manifest (nerd sign), so outside its file list; it signs the manifest's digest.
+SIGNATURE_FILE = "bundle.sig"
 FORMAT_VERSION = 1
 Variant = Literal["fp32", "int8", "fp16"]
 
@@ -55,11 +57,11 @@ def bundle_digest(manifest: Manifest) -> str:
 
 
 def checksums(directory: Path) -> dict[str, str]:
-    """sha256 of every file under ``directory`` but the manifest, by relative POSIX path."""
+    """sha256 of every file under ``directory`` but the manifest and its signature, by relative path."""
     return {
         path.relative_to(directory).as_posix(): file_sha256(path)
         for path in sorted(directory.rglob("*"))
-        if path.is_file() and path.name != MANIFEST
+        if path.is_file() and path.relative_to(directory).as_posix() not in {MANIFEST, SIGNATURE_FILE}
     }
 
 

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from nerd.errors import NerdError
+from nerd.errors import ConfigError, NerdError
 from nerd.service.engine import CPU, CUDA, OnnxTagger, ProviderUnavailable
 from nerd.service.settings import ServiceSettings
 
@@ -27,6 +27,7 @@ def load_engine(model_dir: Path, settings: ServiceSettings) -> OnnxTagger:
         ModelBundleError: a bundle that fails its checksums or cannot be loaded.
         ProviderUnavailable: the device asked for is not available.
     """
+    check_signature_policy(model_dir, settings)
     providers = (CUDA, CPU) if settings.device == "cuda" else (CPU,)
     engine = OnnxTagger(model_dir, providers=providers, threads=settings.threads, spinning=settings.spinning)
     # One short call, then the largest batch of full windows: onnxruntime sizes its memory arena to the
@@ -35,6 +36,22 @@ def load_engine(model_dir: Path, settings: ServiceSettings) -> OnnxTagger:
     full_window = WARM_UP * (engine.manifest.max_length // len(WARM_UP))
     engine.analyse([full_window] * settings.max_batch_size, batch_size=settings.max_batch_size)
     return engine
+
+
+def check_signature_policy(model_dir: Path, settings: ServiceSettings) -> None:
+    """With ``require_signature``, a bundle loads only when its ``bundle.sig`` verifies with the key.
+
+    Raises:
+        ConfigError: a signature required and no public key given.
+        ModelBundleError: an unsigned, re-signed or altered bundle.
+    """
+    if not settings.require_signature:
+        return
+    if settings.public_key_file is None:
+        raise ConfigError("--require-signature needs --public-key (NERD_PUBLIC_KEY_FILE)")
+    from nerd.signatures import check_signature
+
+    check_signature(model_dir, settings.public_key_file)
 
 
 class ModelHolder:

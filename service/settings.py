@@ -59,6 +59,12 @@ class ServiceSettings(BaseSettings):
         default_factory=list, description="bearer tokens for /v1/admin; none: the admin routes are off"
     )
     admin_key_file: Path | None = Field(default=None, description="one admin bearer token per line")
+    public_key_file: Path | None = Field(
+        default=None, description="Ed25519 public key (PEM) a bundle's bundle.sig must verify with"
+    )
+    require_signature: bool = Field(
+        default=False, description="refuse any bundle (at start and on reload) not signed for public_key_file"
+    )
     models_root: Path | None = Field(
         default=None,
         description="directory a reload may take a bundle from (below it); none: only the current bundle",
