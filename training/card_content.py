@@ -32,8 +32,9 @@ def build_card(
     wall_seconds: float,
     device: str,
     precision: str,
+    processes: int = 1,
 ) -> dict[str, Any]:
-    """The card's content as a JSON-ready dict."""
+    """The card's content as a JSON-ready dict (``processes``: data-parallel processes, torchrun's)."""
     sources = {}
     for source in (prepared.distilled, prepared.soft, prepared.original, prepared.dev):
         if source is not None:
@@ -59,6 +60,7 @@ def build_card(
         },
         "hyperparameters": prepared.hyperparameters.model_dump(),
         "device": device,
+        "processes": processes,
         "precision": precision,
         "best_epoch": best_epoch,
         "best_dev": best["dev"] if best else None,

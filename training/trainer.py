@@ -267,7 +267,17 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
 
     def card(status: str) -> dict[str, Any]:
         wall = elapsed_before + time.perf_counter() - started
-        built = build_card(prepared, options.seed, history, best_epoch, status, wall, device, precision)
+        built = build_card(
+            prepared,
+            options.seed,
+            history,
+            best_epoch,
+            status,
+            wall,
+            device,
+            precision,
+            processes=accelerator.num_processes,
+        )
         write_card(out_dir, built)
         return built
 
@@ -338,10 +348,12 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
                 "dev": scores,
             }
             history.append(record)
-            if accelerator.is_main_process:
-                if scores is not None and scores["micro"]["f1"] > best_f1:
-                    best_epoch, best_f1 = epoch + 1, scores["micro"]["f1"]
+            # Every process scores the same weights, so all agree on the best epoch; one writes.
+            if scores is not None and scores["micro"]["f1"] > best_f1:
+                best_epoch, best_f1 = epoch + 1, scores["micro"]["f1"]
+                if accelerator.is_main_process:
                     _save_best(bare, out_dir)
+            if accelerator.is_main_process:
                 save_checkpoint(
                     out_dir,
                     bare,
