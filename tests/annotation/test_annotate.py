@@ -96,11 +96,12 @@ def test_chat_retries_429_500_and_timeouts_and_keeps_final_failures(tmp_path, re
             "Tarn": [500] * 10,
             "Jorum": ["garbage"],
         },
-        hang_seconds=3.0,
+        hang_seconds=6.0,
     )
     run = tmp_path / "run"
     with serving(fake.app) as base:
-        result = chat(base, requests_dir, run, "--timeout", "0.5", "--max-retries", "3")
+        # A timeout well above any honest answer here, even on a loaded machine, and below the hang.
+        result = chat(base, requests_dir, run, "--timeout", "2", "--max-retries", "3")
     assert result.exit_code == 0, result.output
     assert_each_id_ends_once(run, requests_dir)
     errors = {sentence_in(run, record["custom_id"]): record for record in lines(run / "errors.jsonl")}

@@ -138,5 +138,5 @@ def test_the_rate_limit_spaces_starts_and_a_pause_holds_everyone():
         return time.monotonic() - began
 
     assert asyncio.run(starts(RateLimiter(rpm=1200), 5)) >= 4 * 0.05 * 0.9
-    assert asyncio.run(starts(RateLimiter(), 20)) < 0.1
+    assert asyncio.run(starts(RateLimiter(), 20)) < 0.5  # no limit: no spacing (loose: a loaded machine)
     assert asyncio.run(starts(RateLimiter(), 3, pause=0.2)) >= 0.19
