@@ -21,14 +21,7 @@ import time
 from pathlib import Path
 
 from nerd.conll import read_conll
-from nerd.evaluation.http_load import percentiles_ms
-
-
-def rss_mb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) // 1024
-    return -1
+from nerd.evaluation.http_load import percentiles_ms, rss_mb, wait_until_ready
 
 
 def main() -> int:
@@ -52,15 +45,7 @@ def main() -> int:
     big: list[float] = []
     errors: list[str] = []
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                probe_connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                probe_connection.request("GET", "/readyz")
-                if probe_connection.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+        wait_until_ready(f"http://127.0.0.1:{port}")
         idle = rss_mb(server.pid)
         stop = time.monotonic() + args.seconds
 

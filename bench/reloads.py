@@ -19,14 +19,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from nerd.evaluation.http_load import rss_mb, wait_until_ready
+
 SENTENCE = {"text": "Angela Merkel met Emmanuel Macron in Paris."}
-
-
-def rss_mb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) // 1024
-    return -1
 
 
 def main() -> int:
@@ -56,13 +51,7 @@ def main() -> int:
                 return response.status
 
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    urllib.request.urlopen(f"{base}/readyz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            wait_until_ready(base)
             for _ in range(20):
                 post("/v1/entities", SENTENCE)
             series = [rss_mb(server.pid)]

@@ -20,7 +20,6 @@ Reports, with /proc/loadavg before and after:
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import re
 import shutil
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from nerd.conll import read_conll
-from nerd.evaluation.http_load import percentiles_ms, run_clients
+from nerd.evaluation.http_load import percentiles_ms, run_clients, wait_until_ready
 from nerd.scoring import entity_scores
 from nerd.service.engine import OnnxTagger, default_threads
 from nerd.service.entities import entities_in_text
@@ -248,16 +247,8 @@ def over_http(bundle: Path, texts: list[str], seconds: float, workers: int = 1) 
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                probe.request("GET", "/readyz")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
         url = f"http://127.0.0.1:{port}"
+        wait_until_ready(url)
         if shutil.which("wrk"):
             with tempfile.TemporaryDirectory() as folder:
                 lines = Path(folder) / "texts.txt"

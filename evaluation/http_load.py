@@ -8,6 +8,7 @@ import random
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +27,30 @@ def percentiles_ms(samples: Sequence[float]) -> dict[str, float | None]:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
 
     return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99)}
+
+
+def wait_until_ready(url: str, seconds: float = 60.0) -> bool:
+    """Poll ``url``/readyz until it answers 200; False when ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            connection = _connection(url)
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def rss_mb(pid: int) -> int:
+    """Resident memory of a process in MB (Linux), -1 when it cannot be read."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return -1
+    return next((int(line.split()[1]) // 1024 for line in lines if line.startswith("VmRSS:")), -1)
 
 
 def _connection(url: str) -> http.client.HTTPConnection:
