@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nerd.errors import BundleError
+from nerd.errors import BundleError, InputError
 from nerd.json_files import json_error_text
 
 # No honest record comes near this; a longer line is rejected without being parsed.
@@ -38,23 +38,32 @@ class BundleLine:
     recovered_id: str | None = None
 
 
-def discover(sources: list[Path]) -> list[Path]:
-    """The bundle files named by ``sources``: files as given, directories searched for ``*.jsonl``.
+def discover(
+    sources: Sequence[Path],
+    pattern: str = "*.jsonl",
+    *,
+    recursive: bool = True,
+    error: type[InputError] = BundleError,
+) -> list[Path]:
+    """The files named by ``sources``: files as given, directories searched for ``pattern`` (below them
+    too when ``recursive``), each file once.
 
     Raises:
-        BundleError: a source that does not exist, or a directory without a ``*.jsonl`` file.
+        ``error``: a source that does not exist, or a directory without a matching file.
     """
     found: list[Path] = []
     for source in sources:
         if source.is_dir():
-            inside = sorted(path for path in source.rglob("*.jsonl") if path.is_file())
+            matches = source.rglob(pattern) if recursive else source.glob(pattern)
+            inside = sorted(path for path in matches if path.is_file())
             if not inside:
-                raise BundleError("no *.jsonl file in this directory (or below it)", path=source)
+                below = " (or below it)" if recursive else ""
+                raise error(f"no {pattern} file in this directory{below}", path=source)
             found.extend(inside)
         elif source.is_file():
             found.append(source)
         else:
-            raise BundleError("no such file or directory", path=source)
+            raise error("no such file or directory", path=source)
     unique: dict[Path, Path] = {}
     for path in found:
         unique.setdefault(path.resolve(), path)

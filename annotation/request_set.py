@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nerd.annotation.batch_requests import CHAT_COMPLETIONS, PART_PATTERN
-from nerd.annotation.bundle_lines import read_lines
+from nerd.annotation.bundle_lines import discover, read_lines
 from nerd.errors import InputError
 
 CHAT_URLS = frozenset({CHAT_COMPLETIONS, "/chat/completions"})
@@ -61,21 +61,7 @@ def request_files(sources: Sequence[Path]) -> list[Path]:
     Raises:
         InputError: a source that does not exist, or a directory without request files.
     """
-    found: list[Path] = []
-    for source in sources:
-        if source.is_dir():
-            parts = sorted(source.glob(PART_PATTERN))
-            if not parts:
-                raise InputError(f"no {PART_PATTERN} file in this directory", path=source)
-            found.extend(parts)
-        elif source.is_file():
-            found.append(source)
-        else:
-            raise InputError("no such file or directory", path=source)
-    unique: dict[Path, Path] = {}
-    for path in found:
-        unique.setdefault(path.resolve(), path)
-    return list(unique.values())
+    return discover(sources, PART_PATTERN, recursive=False, error=InputError)
 
 
 def _problem(data: dict[str, Any]) -> tuple[str, str] | None:
