@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 from nerd.conll import read_conll
-from nerd.evaluation.http_load import percentiles_ms, rss_mb, wait_until_ready
+from nerd.evaluation.http_load import free_port, percentiles_ms, rss_mb, wait_until_ready
 
 
 def main() -> int:
@@ -35,9 +34,7 @@ def main() -> int:
     sentences = [" ".join(s.tokens) for s in read_conll(args.data).sentences]
     long_text = " ".join(sentences)[:20_000]
     big_body = json.dumps({"texts": [long_text] * 48}).encode()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [str(Path(sys.executable).with_name("nerd")), "serve", "--port", str(port)]
     command += ["--model", str(args.bundle)] if args.bundle else []
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

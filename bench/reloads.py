@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from nerd.evaluation.http_load import rss_mb, wait_until_ready
+from nerd.evaluation.http_load import free_port, rss_mb, wait_until_ready
 
 SENTENCE = {"text": "Angela Merkel met Emmanuel Macron in Paris."}
 
@@ -29,9 +28,7 @@ def main() -> int:
     parser.add_argument("bundle", type=Path, nargs="?", help="default: the shipped model")
     parser.add_argument("--reloads", type=int, default=100)
     args = parser.parse_args()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".keys") as keys:
         keys.write("bench-admin-key\n")
         keys.flush()

@@ -23,7 +23,6 @@ import argparse
 import json
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from nerd.conll import read_conll
-from nerd.evaluation.http_load import percentiles_ms, run_clients, wait_until_ready
+from nerd.evaluation.http_load import free_port, percentiles_ms, run_clients, wait_until_ready
 from nerd.scoring import entity_scores
 from nerd.service.engine import OnnxTagger, default_threads
 from nerd.service.entities import entities_in_text
@@ -189,12 +188,6 @@ def spacy_on_dev(python: Path, sentences: list[list[str]], gold: list[list[str]]
 def _conll_tag(tag: str) -> str:
     prefix, _, kind = tag.partition("-")
     return f"{prefix}-{SPACY_TO_CONLL[kind]}" if kind in SPACY_TO_CONLL else "O"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wrk(url: str, connections: int, seconds: float, script: Path) -> dict[str, Any]:

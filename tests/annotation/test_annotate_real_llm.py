@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,6 +21,7 @@ from typer.testing import CliRunner
 
 from nerd.cli.main import app
 from tests.factories import conll_text
+from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -73,16 +73,10 @@ def _server_parts() -> tuple[str, str]:
     return python, model
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def llm_server(tmp_path):
     python, model = _server_parts()
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("w")
     command = [
         python, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", str(port),

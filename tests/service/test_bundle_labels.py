@@ -63,12 +63,10 @@ def test_a_reload_of_a_bundle_with_wrong_labels_is_a_409_and_counted(make_client
 
 
 def test_serve_refuses_such_a_bundle_with_one_line(bundle, tmp_path):
-    import socket
+    from tests.servers import free_port
 
     copy = edited_copy(bundle, tmp_path, list(read_manifest(bundle).labels)[:-1], config_too=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     # nerd serve hands its settings to its workers through os.environ; keep them out of the suite.
     with mock.patch.dict(os.environ, clear=False):
         result = CliRunner().invoke(app, ["serve", "--model", str(copy), "--port", str(port)])
