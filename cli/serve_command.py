@@ -190,10 +190,11 @@ def serve_cli(
         create_app(settings)  # fails here, in the parent, on a missing model or an unreadable key file
         # A bundle that fails its checksums, or whose label list is not its model's, stops here with the
         # reason, before any worker starts (a worker's start-up failure is a traceback from uvicorn).
-        verified_manifest(settings.model_dir)
         check_signature_policy(settings.model_dir, settings)
         if settings.device == "cpu":
-            OnnxTagger(settings.model_dir, threads=1)
+            OnnxTagger(settings.model_dir, threads=1)  # verifies the manifest, then loads the model
+        else:
+            verified_manifest(settings.model_dir)
         address = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"
         error_console.print(
             f"serving {settings.model_dir} on {address}/ (a page to try it; Ctrl-C stops)",
