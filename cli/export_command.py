@@ -207,27 +207,29 @@ def verify_cli(
     against the model's config; exit 1 on any difference."""
     with exit_on_error():
         from nerd.errors import ModelBundleError
-        from nerd.model_bundle import bundle_digest, check_labels_agree, find_mismatches, read_manifest
+        from nerd.model_bundle import check_labels_agree, read_bundle
 
         failed = 0
         for bundle in bundles:
             try:
-                manifest = read_manifest(bundle)
+                # One read: the checksums, the labels and the signature are checked on the same bytes.
+                contents = read_bundle(bundle, keep_bytes=False)
             except ModelBundleError as error:
                 error_console.print(f"[red]FAIL[/] {error}")
                 failed += 1
                 continue
-            problems = find_mismatches(bundle, manifest)
+            manifest = contents.manifest
+            problems = list(contents.problems)
             try:
-                check_labels_agree(bundle, manifest)
+                check_labels_agree(bundle, manifest, contents.files.get("config.json"))
             except ModelBundleError as error:
                 problems.append(error.reason)
             signer = None
             if public_key is not None and not problems:
-                from nerd.signatures import check_signature
+                from nerd.signatures import check_signature_of
 
                 try:
-                    signer = check_signature(bundle, public_key)
+                    signer = check_signature_of(contents, public_key)
                 except ModelBundleError as error:
                     problems.append(error.reason)
             for problem in problems:
@@ -237,8 +239,7 @@ def verify_cli(
             else:
                 console.print(
                     f"OK {bundle}: {len(manifest.files)} files match bundle.json ({manifest.variant}); "
-                    f"bundle sha256 {bundle_digest(manifest)}"
-                    + (f"; signed by key {signer[:16]}" if signer else "")
+                    f"bundle sha256 {contents.digest}" + (f"; signed by key {signer[:16]}" if signer else "")
                 )
         if failed:
             raise typer.Exit(code=1)

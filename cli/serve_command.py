@@ -161,7 +161,7 @@ def serve_cli(
     with exit_on_error():
         import uvicorn
 
-        from nerd.model_bundle import verified_manifest
+        from nerd.model_bundle import verified_bundle
         from nerd.service.engine import OnnxTagger, default_threads
         from nerd.service.model_holder import check_signature_policy
         from nerd.service.settings import ServiceSettings
@@ -190,11 +190,11 @@ def serve_cli(
         create_app(settings)  # fails here, in the parent, on a missing model or an unreadable key file
         # A bundle that fails its checksums, or whose label list is not its model's, stops here with the
         # reason, before any worker starts (a worker's start-up failure is a traceback from uvicorn).
-        check_signature_policy(settings.model_dir, settings)
+        contents = verified_bundle(settings.model_dir)
+        check_signature_policy(contents, settings)
         if settings.device == "cpu":
-            OnnxTagger(settings.model_dir, threads=1)  # verifies the manifest, then loads the model
-        else:
-            verified_manifest(settings.model_dir)
+            OnnxTagger(contents, threads=1)  # loads the model it verified
+
         address = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"
         error_console.print(
             f"serving {settings.model_dir} on {address}/ (a page to try it; Ctrl-C stops)",

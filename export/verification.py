@@ -99,7 +99,7 @@ class TorchTagger:
         self.labels = self.checkpoint.labels
         self.reference = TorchReference(self.checkpoint, threads)
         self.encoder = WordEncoder(checkpoint_dir / "tokenizer.json", self.checkpoint.max_length)
-        self.pad_id = pad_token_id(checkpoint_dir, self.encoder)
+        self.pad_id = pad_token_id(checkpoint_dir / "config.json", self.encoder)
         self.model_seconds = 0.0  # time inside the PyTorch forward, summed over calls
 
     def logits(self, windows: Sequence[Window]) -> np.ndarray:

@@ -15,9 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from nerd.atomic import atomic_write_bytes, atomic_write_text
+from nerd.atomic import OutputError, atomic_write_bytes, atomic_write_text
 from nerd.errors import ConfigError, ModelBundleError
-from nerd.model_bundle import SIGNATURE_FILE, bundle_digest, read_manifest
+from nerd.model_bundle import SIGNATURE_FILE, BundleContents, bundle_digest, read_bundle, read_manifest
 
 ALGORITHM = "ed25519"
 
@@ -39,10 +39,17 @@ def fingerprint(public_key: Any) -> str:
 
 
 def generate_key(private_path: Path) -> Path:
-    """A new Ed25519 key pair: ``private_path`` (PEM, owner-only) and ``private_path.pub``."""
+    """A new Ed25519 key pair: ``private_path`` (PEM, owner-only from its creation) and
+    ``private_path.pub``. Neither file is ever overwritten, and no half pair is left behind.
+
+    Raises:
+        ConfigError: either file exists already.
+    """
     serialization, ed25519 = _crypto()
-    if private_path.exists():
-        raise ConfigError(f"{private_path}: already exists; a key is never overwritten")
+    public_path = private_path.with_name(private_path.name + ".pub")
+    for path in (private_path, public_path):
+        if os.path.lexists(path):
+            raise ConfigError(f"{path}: already exists; a key is never overwritten")
     key = ed25519.Ed25519PrivateKey.generate()
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -50,10 +57,15 @@ def generate_key(private_path: Path) -> Path:
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    atomic_write_bytes(private_path, private)
-    os.chmod(private_path, 0o600)
-    public_path = private_path.with_name(private_path.name + ".pub")
-    atomic_write_bytes(public_path, public)
+    try:
+        atomic_write_bytes(private_path, private, mode=0o600, exclusive=True)
+    except OutputError as error:
+        raise ConfigError(f"{error}; a key is never overwritten") from None
+    try:
+        atomic_write_bytes(public_path, public, exclusive=True)
+    except OutputError as error:
+        private_path.unlink()  # made by this call a moment ago: a pair or nothing
+        raise ConfigError(f"{error}; a key is never overwritten") from None
     return public_path
 
 
@@ -95,19 +107,25 @@ def check_signature(directory: Path, public_key: Path) -> str:
     Raises:
         ModelBundleError: no signature, another bundle's, another key's, or a forged one.
     """
+    return check_signature_of(read_bundle(directory, keep_bytes=False), public_key)
+
+
+def check_signature_of(contents: BundleContents, public_key: Path) -> str:
+    """:func:`check_signature` on a bundle already read: the manifest and signature it was read with,
+    so that what is verified is what the caller goes on to load."""
     from cryptography.exceptions import InvalidSignature
 
     key = _load(public_key, private=False)
-    path = Path(directory) / SIGNATURE_FILE
+    directory = contents.directory
+    if contents.signature is None:
+        raise ModelBundleError(f"no {SIGNATURE_FILE}: the bundle is not signed", path=directory)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(contents.signature.decode("utf-8"))
         signature = base64.b64decode(record["signature"], validate=True)
         signed_digest = record["bundle_sha256"]
-    except FileNotFoundError:
-        raise ModelBundleError(f"no {SIGNATURE_FILE}: the bundle is not signed", path=directory) from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
         raise ModelBundleError(f"{SIGNATURE_FILE}: unreadable ({error})", path=directory) from None
-    digest = bundle_digest(read_manifest(directory))
+    digest = contents.digest
     if signed_digest != digest:
         raise ModelBundleError(
             f"{SIGNATURE_FILE} signs bundle {signed_digest}, this bundle is {digest}", path=directory

@@ -10,10 +10,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Security, status
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from nerd.errors import NerdError
+from nerd.model_bundle import NotABundle
 from nerd.service.auth import ADMIN_PREFIX, admin_bearer, api_bearer
 from nerd.service.batcher import MicroBatcher, Overloaded
 from nerd.service.engine import Reading
 from nerd.service.entities import entities_in_text, entities_in_tokens
+from nerd.service.json_body import StrictJSONRoute
 from nerd.service.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from nerd.service.model_holder import ModelHolder, NotReady, public_verification
 from nerd.service.schemas import (
@@ -51,11 +53,24 @@ Batcher = Annotated[MicroBatcher, Depends(get_batcher)]
 
 health = APIRouter(tags=["health"])
 # The keys are enforced by KeyGuard before any body is read; these declare them in the OpenAPI schema.
-v1 = APIRouter(prefix="/v1", dependencies=[Security(api_bearer)], responses={401: {"model": Problem}})
+# Their bodies are read as strict JSON (service/json_body.py): a 400 for what Python's json module
+# would take and a route could not use.
+NOT_STRICT_JSON = {
+    "model": Problem,
+    "description": "a body that is not strict UTF-8 JSON: NaN, Infinity, an out-of-range number, a lone "
+    "surrogate",
+}
+v1 = APIRouter(
+    prefix="/v1",
+    dependencies=[Security(api_bearer)],
+    responses={401: {"model": Problem}},
+    route_class=StrictJSONRoute,
+)
 admin = APIRouter(
     prefix=ADMIN_PREFIX,
     dependencies=[Security(admin_bearer)],
     responses={401: {"model": Problem}, 403: {"model": Problem}},
+    route_class=StrictJSONRoute,
 )
 page = APIRouter(include_in_schema=False)
 
@@ -105,7 +120,7 @@ def _check_limits(body: EntitiesRequest, settings: ServiceSettings) -> list[Any]
     "/entities",
     response_model=EntitiesResponse,
     responses={
-        400: {"model": Problem, "description": "a body that is not UTF-8 JSON"},
+        400: NOT_STRICT_JSON,
         413: {"model": Problem},
         422: {"model": Problem},
         503: {"model": Problem},
@@ -179,29 +194,43 @@ def model_info(holder: Holder) -> ModelInfo:
     )
 
 
-@admin.post("/reload", response_model=ModelInfo, responses={409: {"model": Problem}})
+@admin.post("/reload", response_model=ModelInfo, responses={400: NOT_STRICT_JSON, 409: {"model": Problem}})
 async def reload(
     request: Request, holder: Holder, settings: Settings, body: ReloadRequest | None = None
 ) -> ModelInfo:
     """Load a bundle (the current directory again, or another under the models root) and swap it in
     without failing requests."""
-    target = reload_target(body.model_dir if body else None, settings.models_root)
+    given = body.model_dir if body else None
+    target = reload_target(given, settings.models_root)
     try:
         await asyncio.get_running_loop().run_in_executor(None, holder.reload, target)
     except NerdError as error:
         request.app.state.metrics.reloads.labels("failed").inc()
         raise HTTPException(
-            status.HTTP_409_CONFLICT, detail=f"reload refused, old model kept: {error}"
+            status.HTTP_409_CONFLICT, detail=f"reload refused, old model kept: {refusal_reason(given, error)}"
         ) from None
     request.app.state.metrics.reloads.labels("done").inc()
     return model_info(holder)
 
 
+def refusal_reason(given: str | None, error: NerdError) -> str:
+    """Why a reload failed, naming the bundle as the caller named it and never a path of this server.
+
+    Whatever does not hold a bundle (a missing name, a file, an empty directory, a link) gets the same
+    words, so that answers cannot be used to map the models root.
+    """
+    name = "the current bundle" if not given else f"model_dir {given[:200]!r}"
+    if isinstance(error, NotABundle):
+        return f"{name}: no bundle by that name below the models root"
+    return f"{name}: {getattr(error, 'reason', None) or error}"
+
+
 def reload_target(model_dir: str | None, root: Path | None) -> Path | None:
     """The bundle a reload may load: the current one (None), or a directory below the models root.
 
-    Anything else is refused with the same words whether it exists or not: the answer must not tell a
-    caller what lies on the server's disk.
+    Anything else is refused with the same words whether it exists or not (a name that cannot be a path
+    at all: a null byte, an overlong name, a link loop, too): the answer must not tell a caller what
+    lies on the server's disk.
     """
     if not model_dir:
         return None
@@ -211,8 +240,11 @@ def reload_target(model_dir: str | None, root: Path | None) -> Path | None:
     )
     if root is None:
         raise refusal
-    base = root.resolve()
-    target = (base / model_dir).resolve()
+    try:
+        base = root.resolve()
+        target = (base / model_dir).resolve()
+    except (OSError, ValueError, RuntimeError):  # NUL, ENAMETOOLONG, ELOOP (RuntimeError before 3.13)
+        raise refusal from None
     if target == base or not target.is_relative_to(base):
         raise refusal
     return target

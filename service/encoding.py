@@ -45,11 +45,15 @@ class Window:
 class WordEncoder:
     """Encodes pre-split words into windows of at most ``max_length`` sub-tokens."""
 
-    def __init__(self, tokenizer_file: Path, max_length: int) -> None:
+    def __init__(self, tokenizer: Path | bytes, max_length: int) -> None:
+        """``tokenizer``: a ``tokenizer.json`` file, or its bytes as a verified bundle read them."""
+        where = tokenizer if isinstance(tokenizer, Path) else "tokenizer.json"
         try:
-            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+            data = tokenizer.read_bytes() if isinstance(tokenizer, Path) else tokenizer
+            loaded = Tokenizer.from_str(data.decode("utf-8"))
         except Exception as error:  # tokenizers raises a bare Exception for malformed files
-            raise ModelBundleError(f"cannot load the tokenizer: {error}", path=tokenizer_file) from None
+            raise ModelBundleError(f"cannot load the tokenizer: {error}", path=where) from None
+        tokenizer = loaded
         # A tokenizer.json saved after training may carry padding or truncation; windows replace both.
         tokenizer.no_padding()
         tokenizer.no_truncation()
@@ -102,12 +106,14 @@ class WordEncoder:
         return windows
 
 
-def pad_token_id(directory: Path, encoder: WordEncoder) -> int:
-    """The padding id: the model config's, else the tokenizer's own pad token. Padded positions are
-    masked out, so any id works; the model's own keeps the inputs what it was trained on."""
+def pad_token_id(config: Path | bytes | None, encoder: WordEncoder) -> int:
+    """The padding id: the model config's (a ``config.json`` or its bytes), else the tokenizer's own pad
+    token. Padded positions are masked out, so any id works; the model's own keeps the inputs what it
+    was trained on."""
     try:
-        configured = json.loads((directory / "config.json").read_text(encoding="utf-8")).get("pad_token_id")
-    except (OSError, ValueError, AttributeError):
+        data = config.read_bytes() if isinstance(config, Path) else config
+        configured = json.loads(data.decode("utf-8")).get("pad_token_id") if data is not None else None
+    except (OSError, ValueError, AttributeError, RecursionError):
         configured = None
     if isinstance(configured, int) and configured >= 0:
         return configured

@@ -18,7 +18,7 @@ import numpy as np
 from nerd.batches import inference_batches
 from nerd.decoding import DEFAULT_DECODING, Decoding, decode, decode_indices, log_of, log_softmax
 from nerd.errors import ModelBundleError
-from nerd.model_bundle import MODEL_FILE, Manifest, bundle_digest, verified_manifest
+from nerd.model_bundle import MODEL_FILE, BundleContents, Manifest, verified_bundle
 from nerd.service.encoding import Window, WordEncoder, pad_token_id
 from nerd.spans import repair_iob2
 
@@ -64,7 +64,7 @@ class OnnxTagger:
 
     def __init__(
         self,
-        bundle_dir: str | Path,
+        bundle: str | Path | BundleContents,
         *,
         providers: Sequence[str] = (CPU,),
         threads: int | None = None,
@@ -72,13 +72,19 @@ class OnnxTagger:
     ) -> None:
         import onnxruntime
 
-        self.path = Path(bundle_dir)
-        self.manifest: Manifest = verified_manifest(self.path)
-        self.bundle_sha256 = bundle_digest(self.manifest)
+        # The model, tokenizer and config load from the bytes that were hashed, never from the paths
+        # again: a file swapped after the check cannot be what runs.
+        contents = bundle if isinstance(bundle, BundleContents) else verified_bundle(bundle)
+        self.path = contents.directory
+        self.manifest: Manifest = contents.manifest
+        self.bundle_sha256 = contents.digest
+        self.training_card = (
+            contents.text(self.manifest.training_card) if self.manifest.training_card else None
+        )
         if self.manifest.variant == "int8" and CUDA in providers:
             raise ModelBundleError("a dynamically quantised int8 model runs on the CPU only", path=self.path)
         self.labels = list(self.manifest.labels)
-        self.encoder = WordEncoder(self.path / "tokenizer.json", self.manifest.max_length)
+        self.encoder = WordEncoder(_required(contents, "tokenizer.json"), self.manifest.max_length)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
@@ -90,7 +96,10 @@ class OnnxTagger:
         disabled = list(SLOW_CPU_FUSIONS) if providers[0] == CPU else []
         try:
             self.session = onnxruntime.InferenceSession(
-                str(self.path / MODEL_FILE), options, providers=list(providers), disabled_optimizers=disabled
+                _required(contents, MODEL_FILE),
+                options,
+                providers=list(providers),
+                disabled_optimizers=disabled,
             )
         except Exception as error:  # onnxruntime raises its own untyped errors for bad graphs
             raise ModelBundleError(f"onnxruntime cannot load the model: {error}", path=self.path) from None
@@ -100,7 +109,8 @@ class OnnxTagger:
         self._check_output_width()
         self.input_names = {node.name for node in self.session.get_inputs()}
         self.session_seconds = 0.0  # time inside onnxruntime, summed over calls (for benchmarks)
-        self.pad_id = pad_token_id(self.path, self.encoder)
+        self.pad_id = pad_token_id(contents.files.get("config.json"), self.encoder)
+        contents.release(MODEL_FILE)  # onnxruntime holds its own copy
 
     def _check_output_width(self) -> None:
         """A model whose logits are not one per label of the manifest would index labels wrongly."""
@@ -184,6 +194,13 @@ class OnnxTagger:
             chosen_probability = sentence_probabilities[np.arange(len(best)), best]
             results.append(WordPredictions(tags, [float(p) for p in chosen_probability], was_truncated))
         return results
+
+
+def _required(contents: BundleContents, name: str) -> bytes:
+    data = contents.files.get(name)
+    if data is None:
+        raise ModelBundleError(f"no {name} in the bundle", path=contents.directory)
+    return data
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,12 @@ access_log = logging.getLogger("nerd.access")
 
 Scope = dict[str, Any]
 ERROR_KINDS = {
+    400: "malformed_body",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "reload_refused",
     413: "body_too_large",
     422: "invalid_request",

@@ -14,22 +14,27 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from nerd.errors import ConfigError, NerdError
+from nerd.model_bundle import BundleContents, verified_bundle
 from nerd.service.engine import CPU, CUDA, OnnxTagger, ProviderUnavailable
 from nerd.service.settings import ServiceSettings
 
 WARM_UP = ["Warm", "up", "sentence", "from", "Oslo", "."]
 
 
-def load_engine(model_dir: Path, settings: ServiceSettings) -> OnnxTagger:
+def load_engine(model_dir: Path, settings: ServiceSettings, *, root: Path | None = None) -> OnnxTagger:
     """A verified, warmed-up engine on the device the settings ask for.
 
+    The bundle is read once: its checksums, its signature (when one is required) and the model that
+    loads are all the same bytes. ``root``: the bundle must lie below it (a reload by name).
+
     Raises:
-        ModelBundleError: a bundle that fails its checksums or cannot be loaded.
+        ModelBundleError: a bundle that fails its checksums or signature, or cannot be loaded.
         ProviderUnavailable: the device asked for is not available.
     """
-    check_signature_policy(model_dir, settings)
+    contents = verified_bundle(model_dir, root=root)
+    check_signature_policy(contents, settings)
     providers = (CUDA, CPU) if settings.device == "cuda" else (CPU,)
-    engine = OnnxTagger(model_dir, providers=providers, threads=settings.threads, spinning=settings.spinning)
+    engine = OnnxTagger(contents, providers=providers, threads=settings.threads, spinning=settings.spinning)
     # One short call, then the largest batch of full windows: onnxruntime sizes its memory arena to the
     # biggest tensors it has seen, so this keeps the first busy minute from growing the process.
     engine.analyse([WARM_UP])
@@ -38,7 +43,7 @@ def load_engine(model_dir: Path, settings: ServiceSettings) -> OnnxTagger:
     return engine
 
 
-def check_signature_policy(model_dir: Path, settings: ServiceSettings) -> None:
+def check_signature_policy(contents: BundleContents, settings: ServiceSettings) -> None:
     """With ``require_signature``, a bundle loads only when its ``bundle.sig`` verifies with the key.
 
     Raises:
@@ -49,9 +54,9 @@ def check_signature_policy(model_dir: Path, settings: ServiceSettings) -> None:
         return
     if settings.public_key_file is None:
         raise ConfigError("--require-signature needs --public-key (NERD_PUBLIC_KEY_FILE)")
-    from nerd.signatures import check_signature
+    from nerd.signatures import check_signature_of
 
-    check_signature(model_dir, settings.public_key_file)
+    check_signature_of(contents, settings.public_key_file)
 
 
 class ModelHolder:
@@ -74,10 +79,14 @@ class ModelHolder:
             self.not_ready_reason = str(error)
 
     def reload(self, model_dir: Path | None = None) -> OnnxTagger:
-        """Load a bundle beside the current one and swap it in; the current one stays on any error."""
+        """Load a bundle beside the current one and swap it in; the current one stays on any error.
+
+        ``model_dir``: a bundle below the models root (checked again once it is open), or None for the
+        current one."""
         with self.reload_lock:
             target = model_dir or self.model_dir
-            engine = load_engine(target, self.settings)
+            root = self.settings.models_root if model_dir is not None else None
+            engine = load_engine(target, self.settings, root=root)
             self.engine, self.model_dir, self.not_ready_reason = engine, target, ""
             release_freed_memory()
             return engine
@@ -94,12 +103,13 @@ class ModelHolder:
     def training_summary(self) -> dict[str, Any] | None:
         """A few facts from the bundle's training card, if it has one."""
         engine = self.require()
-        card_name = engine.manifest.training_card
-        if not card_name:
+        if not engine.training_card:
             return None
         try:
-            card = json.loads((engine.path / card_name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            card = json.loads(engine.training_card)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(card, dict):
             return None
         files = {
             part: [_file_name(entry.get("path")) for entry in facts.get("files", [])]

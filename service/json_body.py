@@ -1,0 +1,105 @@
+"""Request bodies parsed as strict JSON: UTF-8, no NaN or Infinity, no number too large for a float or an
+int, no lone surrogate in any string.
+
+Python's json module takes all of these, and each then fails later, deep in a route, as a 500 (a lone
+surrogate cannot be encoded for the tokenizer; NaN is no text at all). Refused here, they are a 400
+that says what and where, before any route sees them. The routes get this through their route class,
+FastAPI's documented way to change how a request is read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import HTTPException, Request, Response, status
+from fastapi.routing import APIRoute
+
+
+class BodyRefused(HTTPException):
+    """A body that is not strict JSON: always a 400 with one sentence."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(status.HTTP_400_BAD_REQUEST, detail=detail)
+
+
+def _no_constant(name: str) -> Any:
+    raise BodyRefused(f"{name} is not a JSON number: the body must be strict JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise BodyRefused(f"the number {text[:40]} is too large for a float")
+    return value
+
+
+def parse_strict_json(body: bytes) -> Any:
+    """The value of a UTF-8 JSON body.
+
+    Raises:
+        BodyRefused: not UTF-8, NaN/Infinity, a float out of range, an integer of 4,300+ digits, a lone
+            surrogate in a string (with where it is), nesting too deep.
+        json.JSONDecodeError: not JSON at all (FastAPI answers it with its usual 422).
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BodyRefused(f"the body is not UTF-8: byte {error.start} ({error.reason})") from None
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise BodyRefused("the body is nested too deeply") from None
+    except ValueError as error:  # an integer of more than 4,300 digits
+        raise BodyRefused(f"the body is not usable JSON: {str(error).split(';')[0]}") from None
+    _check_strings(value, "body")
+    return value
+
+
+def _check_strings(value: Any, where: str) -> None:
+    """Every string and key must be encodable as UTF-8 (a ``\\ud800`` escape decodes to one that is not)."""
+    stack = [(value, where)]
+    while stack:
+        item, place = stack.pop()
+        if isinstance(item, str):
+            _encodable(item, place)
+        elif isinstance(item, list):
+            stack.extend((element, f"{place}[{index}]") for index, element in enumerate(item))
+        elif isinstance(item, dict):
+            for key, element in item.items():
+                _encodable(key, f"{place} (a key)")
+                stack.append((element, f"{place}.{key}"))
+
+
+def _encodable(text: str, place: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        code = ord(text[error.start])
+        raise BodyRefused(
+            f"{place[:200]}: a lone surrogate \\u{code:04x} at character {error.start}, not text"
+        ) from None
+
+
+class StrictJSONRequest(Request):
+    """A request whose ``json()`` is :func:`parse_strict_json`."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_strict_json(await self.body())
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """Routes that read their JSON body strictly (``APIRouter(route_class=StrictJSONRoute)``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict_handler(request: Request) -> Response:
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict_handler
