@@ -69,3 +69,36 @@ def test_serving_with_a_required_signature_refuses_unsigned_bundles(make_client,
             ],
         )
     assert result.exit_code == 1 and "not signed" in result.output
+
+
+def test_a_key_pair_is_never_overwritten_and_the_private_key_is_never_readable_by_others(tmp_path):
+    """Issue 25, item 6: --generate-key overwrote an existing .pub; the private key was 0644 until
+    after its rename."""
+    from nerd import atomic
+
+    key = tmp_path / "k.pem"
+    public = tmp_path / "k.pem.pub"
+    public.write_text("someone else's public key\n")
+    refused = runner.invoke(app, ["sign", "--generate-key", str(key)])
+    assert refused.exit_code == 1 and "never overwritten" in refused.output
+    assert public.read_text() == "someone else's public key\n" and not key.exists()
+    public.unlink()
+    placed = []  # (name, mode) of each file at the moment it takes its name
+    real_replace, real_link = os.replace, os.link
+
+    def noting(real):
+        def place(source, target, *args, **kwargs):
+            placed.append((str(target), oct(os.stat(source).st_mode)[-3:]))
+            return real(source, target, *args, **kwargs)
+
+        return place
+
+    with (
+        mock.patch.object(atomic.os, "replace", noting(real_replace)),
+        mock.patch.object(atomic.os, "link", noting(real_link)),
+    ):
+        made = runner.invoke(app, ["sign", "--generate-key", str(key)])
+    assert made.exit_code == 0, made.output
+    assert [mode for name, mode in placed if name.endswith(".pem")] == ["600"], placed
+    assert oct(key.stat().st_mode)[-3:] == "600" and public.is_file()
+    assert runner.invoke(app, ["sign", "--generate-key", str(key)]).exit_code == 1
