@@ -104,7 +104,39 @@ def _parse(path: str, number: int, data: bytes) -> BundleLine:
         return _broken(path, number, data, "broken_json_line", str(error).split(";")[0])
     if not isinstance(value, dict):
         return _broken(path, number, data, "wrong_shape", f"a JSON {type(value).__name__}, not an object")
+    surrogate = lone_surrogate(value)
+    if surrogate is not None:
+        return _broken(path, number, data, "lone_surrogate", surrogate)
     return BundleLine(path, number, value, text.rstrip("\r\n"))
+
+
+def lone_surrogate(value: Any, where: str = "") -> str | None:
+    r"""Where a string (or key) of a parsed JSON value holds a lone surrogate, else None.
+
+    ``"\ud800"`` is valid JSON and decodes to a string no UTF-8 writer can encode: every output of the
+    import would fail on it. Such a record is rejected, with the field named.
+
+    >>> print(lone_surrogate({"a": ["ok", "x\ud800"]}))
+    a[1]: a lone surrogate \ud800 at character 1
+    >>> lone_surrogate({"a": "fine"}) is None
+    True
+    """
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, place = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as error:
+                name = place or "value"
+                return f"{name[:200]}: a lone surrogate \\u{ord(item[error.start]):04x} at character {error.start}"
+        elif isinstance(item, list):
+            stack.extend((element, f"{place}[{index}]") for index, element in enumerate(item))
+        elif isinstance(item, dict):
+            for key, element in item.items():
+                stack.append((key, f"{place} (a key)" if place else "(a key)"))
+                stack.append((element, f"{place}.{key}" if place else str(key)))
+    return None
 
 
 def _broken(path: str, number: int, data: bytes, problem: str, detail: str) -> BundleLine:
@@ -114,7 +146,8 @@ def _broken(path: str, number: int, data: bytes, problem: str, detail: str) -> B
     if match is not None:
         try:
             recovered = json.loads(b'"' + match.group(1) + b'"')
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            recovered.encode("utf-8")  # a lone surrogate is no id anything can be written under
+        except (json.JSONDecodeError, UnicodeDecodeError, UnicodeEncodeError):
             recovered = None
     raw = data.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
     return BundleLine(path, number, None, raw, problem, detail, recovered)

@@ -342,3 +342,29 @@ def test_an_integer_of_thousands_of_digits_rejects_its_record_and_the_rest_impor
     assert reasons == {"h-1": "broken_json_line", "h-2": "malformed_dict"}
     assert [record.id for record in result.records] == ["h-3"]
     assert result.report["read"] == 3
+
+
+def test_a_lone_surrogate_in_any_field_rejects_its_record_and_the_rest_is_written(tmp_path):
+    """Issue 25, item 7: a "\\ud800" escape ended the import with UnicodeEncodeError, nothing written."""
+    root = tmp_path / "bundle"
+    root.mkdir()
+    write_lines(root / "requests.jsonl", [request(f"q-{n}", "Ann sang in Oslo .") for n in range(4)])
+    good = output_line("q-0", cot_answer("Result: {'PER': ['Ann']}"))
+    in_text = output_line("q-1", cot_answer("Result: {'PER': ['Ann\\ud800']}")).replace(
+        "\\\\ud800", "\\ud800"
+    )
+    in_custom_id = output_line("q-2", "x").replace('"custom_id": "q-2"', '"custom_id": "q-\\udc80"')
+    in_status = output_line("q-3", "x").replace('"status_code": 200', '"status_code": "\\ud800"')
+    per_line_export = json.dumps({"id": "p-1", "text": "Ann sang .", "response": "x"}).replace(
+        'x"}', '\\ud800"}'
+    )
+    write_lines(root / "output.jsonl", [good, in_text, in_custom_id, in_status, per_line_export])
+    paths = ImportPaths(tmp_path / "out", retry_requests=tmp_path / "out" / "retry.jsonl", conll=True)
+    result = import_bundle([root])
+    write_import(result, paths)
+    assert [record.id for record in result.records] == ["q-0"]
+    surrogates = [row for row in result.rejects if row["reason"] == "lone_surrogate"]
+    assert len(surrogates) == 4, result.rejects
+    assert all("lone surrogate" in row["detail"] for row in surrogates)
+    written = (tmp_path / "out" / "rejects.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sum(json.loads(line)["reason"] == "lone_surrogate" for line in written) == 4
