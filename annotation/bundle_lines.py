@@ -128,8 +128,8 @@ def lone_surrogate(value: Any, where: str = "") -> str | None:
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError as error:
-                name = place or "value"
-                return f"{name[:200]}: a lone surrogate \\u{ord(item[error.start]):04x} at character {error.start}"
+                code, at = ord(item[error.start]), error.start
+                return f"{(place or 'value')[:200]}: a lone surrogate \\u{code:04x} at character {at}"
         elif isinstance(item, list):
             stack.extend((element, f"{place}[{index}]") for index, element in enumerate(item))
         elif isinstance(item, dict):

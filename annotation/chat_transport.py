@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from nerd.annotation.answer_log import AnswerLog, error_line, output_line
@@ -107,6 +107,15 @@ async def _ask(
             return outcome
         if not outcome.retryable or not is_retryable(outcome.status) or retry >= policy.max_retries:
             return outcome
+        if policy.too_long(outcome.server_wait):
+            # The error line says why this request gave up, beside what the server answered.
+            message = (
+                f"the server asked to wait {outcome.server_wait} s before a retry (Retry-After), over the "
+                f"--max-retry-wait of {policy.max_server_wait:g} s: gave up after {retry + 1} attempt(s)"
+            )
+            code = "retry_after_too_long"
+            server_body = {"code": code, "message": message, "server_answer": outcome.error_body}
+            return replace(outcome, code=code, message=message, error_body={"error": server_body})
         retry += 1
         tally.retries += 1
         wait = policy.delay(retry, outcome.server_wait)

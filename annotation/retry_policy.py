@@ -40,16 +40,19 @@ def retry_after_seconds(headers: Mapping[str, str] | None, *, now: float | None 
     milliseconds = lowered.get("retry-after-ms")
     if milliseconds is not None:
         try:
-            return max(0.0, float(milliseconds) / 1000)
+            seconds = float(milliseconds) / 1000
+            return seconds if seconds != seconds else max(0.0, seconds)
         except ValueError:
             pass
     value = lowered.get("retry-after")
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        return seconds if seconds != seconds else max(0.0, seconds)  # NaN kept: the policy refuses it
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -66,6 +69,17 @@ class RetryPolicy:
     max_retries: int = 6
     base_delay: float = 1.0
     max_delay: float = 60.0
+    # A server that asks for a longer wait than this (``Retry-After: 86400``, or ``inf``) is not waited
+    # for: the request gives up at once and its error line says what the server asked.
+    max_server_wait: float = 300.0
+
+    def too_long(self, server_asked: float | None) -> bool:
+        """True when the server asked for a wait over :attr:`max_server_wait` (NaN counts as over).
+
+        >>> RetryPolicy(max_server_wait=300).too_long(float("inf")), RetryPolicy().too_long(7.0)
+        (True, False)
+        """
+        return server_asked is not None and not server_asked <= self.max_server_wait
 
     def delay(
         self, retry: int, server_asked: float | None = None, *, rng: random.Random | None = None

@@ -91,6 +91,14 @@ def annotate_cli(
     backoff: Annotated[
         float, typer.Option(min=0.0, help="chat: the first retry waits up to this many seconds, doubling.")
     ] = 1.0,
+    max_retry_wait: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="chat: the longest Retry-After obeyed, in seconds; a server asking for more (an hour, "
+            "'inf') fails that request at once, with the wait it asked for in errors.jsonl.",
+        ),
+    ] = 300.0,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for one HTTP response.")] = 120.0,
     retry_errors: Annotated[
         bool,
@@ -162,7 +170,7 @@ def annotate_cli(
             again = run.retry_failures()
             console.print(f"{again} failed request(s) will be sent again")
         if via is Via.chat:
-            policy = RetryPolicy(max_retries=max_retries, base_delay=backoff)
+            policy = RetryPolicy(max_retries=max_retries, base_delay=backoff, max_server_wait=max_retry_wait)
             _run_chat(run, endpoint, concurrency=concurrency, rpm=rpm, policy=policy)
         else:
             with _api_errors(endpoint):

@@ -35,7 +35,8 @@ def answer_text(sentence: str) -> str:
 class FakeOpenAI:
     """State and scripts of the fake; ``app`` serves it."""
 
-    # sentence word -> actions consumed one per call: an HTTP status, "timeout", "garbage", "ok".
+    # sentence word -> actions consumed one per call: an HTTP status, (status, Retry-After value),
+    # "timeout", "garbage", "ok".
     scripts: dict[str, list[Any]] = field(default_factory=dict)
     retry_after_ms: int = 5
     hang_seconds: float = 5.0
@@ -90,6 +91,10 @@ class FakeOpenAI:
                 await asyncio.sleep(self.hang_seconds)
             if action == "garbage":
                 return PlainTextResponse("<html>gateway</html>", status_code=200)
+            if isinstance(action, tuple):  # (status, the Retry-After header's value)
+                action, retry_after = action
+                error = {"error": {"message": f"fake status {action}", "type": "fake", "code": str(action)}}
+                return JSONResponse(error, status_code=action, headers={"retry-after": retry_after})
             if isinstance(action, int):
                 headers = {"retry-after-ms": str(self.retry_after_ms)} if action in {429, 503} else {}
                 error = {"error": {"message": f"fake status {action}", "type": "fake", "code": str(action)}}

@@ -125,6 +125,32 @@ def test_chat_retries_429_500_and_timeouts_and_keeps_final_failures(tmp_path, re
     assert len(ids_of(run / "output.jsonl")) == len(SENTENCES)
 
 
+def test_a_retry_after_beyond_the_cap_fails_the_request_at_once_and_says_why(tmp_path, requests_dir):
+    """Issue 25, item 8: ``Retry-After: inf`` hung the run; 86400 would have waited a day."""
+    fake = FakeOpenAI(
+        scripts={"Oslo": [(429, "inf")] * 3, "Paris": [(503, "86400")] * 3, "Rusk": [(429, "nan")]}
+    )
+    run = tmp_path / "run"
+    started = time.monotonic()
+    with serving(fake.app) as base:
+        result = chat(base, requests_dir, run, "--max-retry-wait", "60")
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 60
+    assert_each_id_ends_once(run, requests_dir)
+    errors = {sentence_in(run, record["custom_id"]): record for record in lines(run / "errors.jsonl")}
+    assert set(errors) == {
+        "Ann visited Oslo today .",
+        "Acme shares fell in Paris .",
+        "Borel met Cato in Rusk .",
+    }
+    for sentence, record in errors.items():
+        error = record["response"]["body"]["error"]
+        assert error["code"] == "retry_after_too_long", record
+        assert "--max-retry-wait of 60 s" in error["message"] and error["server_answer"]["code"]
+        assert fake.asked[sentence] == 1
+    assert "inf s" in errors["Ann visited Oslo today ."]["response"]["body"]["error"]["message"]
+
+
 def sentence_in(run: Path, custom_id: str) -> str:
     for record in lines(run / "requests-00001.jsonl"):
         if record["custom_id"] == custom_id:
