@@ -163,6 +163,7 @@ def serve_cli(
 
         from nerd.model_bundle import verified_bundle
         from nerd.service.engine import OnnxTagger, default_threads
+        from nerd.service.http_protocol import HeaderDeadlineProtocol
         from nerd.service.model_holder import check_signature_policy
         from nerd.service.settings import ServiceSettings
 
@@ -217,6 +218,8 @@ def serve_cli(
                 workers=workers,
                 access_log=False,
                 log_config=LOG_CONFIG,
+                # uvicorn has no deadline on a request's headers; this protocol adds one.
+                http=HeaderDeadlineProtocol,
             )
 
 

@@ -60,6 +60,7 @@ NOT_STRICT_JSON = {
     "description": "a body that is not strict UTF-8 JSON: NaN, Infinity, an out-of-range number, a lone "
     "surrogate",
 }
+SLOW_BODY = {"model": Problem, "description": "a body not complete within NERD_BODY_TIMEOUT_S"}
 v1 = APIRouter(
     prefix="/v1",
     dependencies=[Security(api_bearer)],
@@ -121,6 +122,7 @@ def _check_limits(body: EntitiesRequest, settings: ServiceSettings) -> list[Any]
     response_model=EntitiesResponse,
     responses={
         400: NOT_STRICT_JSON,
+        408: SLOW_BODY,
         413: {"model": Problem},
         422: {"model": Problem},
         503: {"model": Problem},
@@ -141,8 +143,17 @@ async def entities(
     else:
         split = [tokenize(text) for text in items]
         words = [[word.text for word in text_words] for text_words in split]
+    # A text's cost is its sub-tokens, not its characters: capped here, and the batcher's lane.
+    costs = engine.subtokens(words)
+    for index, cost in enumerate(costs):
+        if cost > settings.max_text_tokens:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=f"text {index}: {cost} sub-tokens, over the limit of {settings.max_text_tokens} "
+                "(NERD_MAX_TEXT_TOKENS)",
+            )
     try:
-        predictions = await batcher.submit(words, reading)
+        predictions = await batcher.submit(words, reading, costs)
     except Overloaded:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -194,7 +205,11 @@ def model_info(holder: Holder) -> ModelInfo:
     )
 
 
-@admin.post("/reload", response_model=ModelInfo, responses={400: NOT_STRICT_JSON, 409: {"model": Problem}})
+@admin.post(
+    "/reload",
+    response_model=ModelInfo,
+    responses={400: NOT_STRICT_JSON, 408: SLOW_BODY, 409: {"model": Problem}},
+)
 async def reload(
     request: Request, holder: Holder, settings: Settings, body: ReloadRequest | None = None
 ) -> ModelInfo:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 
 from fastapi import FastAPI
 
@@ -15,7 +15,7 @@ from nerd.errors import ConfigError
 from nerd.service.api import admin, health, page, v1
 from nerd.service.auth import KeyGuard
 from nerd.service.batcher import MicroBatcher
-from nerd.service.engine import Reading
+from nerd.service.engine import Reading, WordPredictions
 from nerd.service.metrics import ServiceMetrics
 from nerd.service.middleware import AccessLog, BodyLimit
 from nerd.service.model_holder import ModelHolder
@@ -46,6 +46,18 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             stride=settings.stride,
         )
 
+    def steps(words: list[str], reading: Reading) -> Generator[None, None, WordPredictions]:
+        # A long text keeps the engine it started on until its last call.
+        (predictions,) = yield from holder.require().analyse_steps(
+            [words],
+            aggregation=reading.aggregation,
+            decoding=reading.decoding,
+            batch_size=settings.max_batch_size,
+            max_tokens=settings.max_batch_tokens,
+            stride=settings.stride,
+        )
+        return predictions
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.get_running_loop().run_in_executor(None, holder.load)
@@ -55,6 +67,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             max_wait=settings.max_wait_ms / 1000,
             queue_size=settings.queue_size,
             metrics=metrics,
+            long_cost=settings.max_batch_tokens,
+            steps=steps,
         )
         batcher.start()
         app.state.batcher = batcher
@@ -90,7 +104,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(admin)
     app.include_router(page)
     # The last added runs first: the access log sees everything, keys are checked before the body limit.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_s)
     app.add_middleware(KeyGuard, api_keys=app.state.api_keys, admin_keys=app.state.admin_keys)
     app.add_middleware(AccessLog, metrics=metrics)
     return app

@@ -75,6 +75,16 @@ class WordEncoder:
                 return full[:at], full[at + len(bare) :]
         return [], []
 
+    def subtoken_counts(self, sentences: Sequence[Sequence[str]]) -> list[int]:
+        """Each sentence's sub-tokens without the special ones (a word read as nothing counts one)."""
+        encodings = self.tokenizer.encode_batch(
+            [list(words) for words in sentences], is_pretokenized=True, add_special_tokens=False
+        )
+        return [
+            len(encoding.ids) + len(words) - len({word for word in encoding.word_ids if word is not None})
+            for words, encoding in zip(sentences, encodings, strict=True)
+        ]
+
     def encode(self, sentences: Sequence[Sequence[str]], *, stride: int = 0) -> list[Window]:
         """Windows for every sentence, in order; an empty sentence gives no window."""
         windows: list[Window] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -173,6 +173,32 @@ class OnnxTagger:
 
         ``max_tokens`` caps a model call's padded size as well as its rows (:func:`inference_batches`).
         """
+        steps = self.analyse_steps(
+            sentences,
+            aggregation=aggregation,
+            batch_size=batch_size,
+            max_tokens=max_tokens,
+            stride=stride,
+            decoding=decoding,
+        )
+        while True:
+            try:
+                next(steps)
+            except StopIteration as finished:
+                return finished.value
+
+    def analyse_steps(
+        self,
+        sentences: Sequence[Sequence[str]],
+        *,
+        aggregation: Aggregation = "first",
+        batch_size: int = 64,
+        max_tokens: int | None = None,
+        stride: int = 0,
+        decoding: Decoding = DEFAULT_DECODING,
+    ) -> Generator[None, None, list[WordPredictions]]:
+        """:meth:`analyse` one model call at a time: yields after each call and returns the predictions,
+        so that a scheduler can run other work between the calls of a long text."""
         windows = self.encoder.encode(sentences, stride=stride)
         probabilities = [np.zeros((len(words), len(self.labels)), np.float32) for words in sentences]
         truncated = [False] * len(sentences)
@@ -187,6 +213,7 @@ class OnnxTagger:
                     word = window.first_word + offset
                     if window.owned[0] <= word < window.owned[1]:
                         target[word] = aggregate(rows[window.word_positions(offset, suffix)], aggregation)
+            yield
         chosen = decode_indices([log_of(sentence) for sentence in probabilities], self.labels, decoding)
         results = []
         for sentence_probabilities, best, was_truncated in zip(probabilities, chosen, truncated, strict=True):
@@ -194,6 +221,10 @@ class OnnxTagger:
             chosen_probability = sentence_probabilities[np.arange(len(best)), best]
             results.append(WordPredictions(tags, [float(p) for p in chosen_probability], was_truncated))
         return results
+
+    def subtokens(self, sentences: Sequence[Sequence[str]]) -> list[int]:
+        """Each sentence's sub-tokens, special tokens left out: what a text costs the model."""
+        return self.encoder.subtoken_counts(sentences)
 
 
 def _required(contents: BundleContents, name: str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -27,34 +28,30 @@ ERROR_KINDS = {
 }
 
 
-async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+async def _send_json(send: Any, status: int, body: dict[str, Any], *, close: bool = False) -> None:
     payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if close:  # uvicorn closes the connection after a response that says so
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 
 class BodyLimit:
-    """Answers 413 to a body over ``max_bytes``, by its Content-Length or, when it comes without one
-    (chunked), as it arrives.
+    """Reads a request's body before the app does: 413 to a body over ``max_bytes`` (by its
+    Content-Length or, when it comes without one, as it arrives), 408 to one not complete within
+    ``timeout`` seconds of its headers (a client that sends a byte a minute holds nothing for long).
 
-    The refused body is read and dropped (up to :data:`DRAIN_LIMIT`) before the answer: a client that
+    The refused body is read and dropped (up to :data:`DRAIN_LIMIT`) before the 413: a client that
     sends its whole body before reading, as Python's urllib does, would otherwise meet a closed
-    connection instead of the 413. A chunked body is read here, not by the app, so that the 413 is this
-    middleware's and not the app's "error parsing the body".
+    connection instead of the answer. The app gets the body whole, replayed, so the 413 and the 408
+    are this middleware's and not the app's "error parsing the body".
     """
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: Any, max_bytes: int, timeout: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -62,16 +59,19 @@ class BodyLimit:
             return
         message = f"request body over the limit of {self.max_bytes} bytes (NERD_MAX_BODY_BYTES)"
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit():
-            if int(length) > self.max_bytes:
-                await _drain(receive, 0)
-                await _send_json(send, 413, {"detail": message})
-                return
-            await self.app(scope, receive, send)
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await _drain(receive, 0)
+            await _send_json(send, 413, {"detail": message})
             return
         events, received = [], 0
+        deadline = time.monotonic() + self.timeout
         while True:
-            event = await receive()
+            try:
+                event = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                detail = f"request body not complete within {self.timeout:g} s (NERD_BODY_TIMEOUT_S)"
+                await _send_json(send, 408, {"detail": detail}, close=True)
+                return
             events.append(event)
             if event["type"] != "http.request":
                 break

@@ -51,8 +51,23 @@ class ServiceSettings(BaseSettings):
     )
     queue_size: int = Field(default=1024, ge=1, description="texts waiting; beyond it requests get 503")
     max_body_bytes: int = Field(default=1_000_000, ge=1)
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="seconds a connection has to send a request's headers (from its opening, or from the "
+        "request's first byte when kept alive); then 408 and the connection is closed",
+    )
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="seconds a request has to send its whole body once its headers are in"
+    )
     max_texts: int = Field(default=64, ge=1, description="texts per request")
     max_chars: int = Field(default=20_000, ge=1, description="characters per text")
+    max_text_tokens: int = Field(
+        default=8192,
+        ge=1,
+        description="sub-tokens per text (what the model reads: 20,000 characters of prose are about 5,000, "
+        "of punctuation 20,000); a text over it gets 422",
+    )
     api_keys: list[SecretStr] = Field(default_factory=list, description="accepted bearer tokens")
     api_key_file: Path | None = Field(default=None, description="one accepted bearer token per line")
     admin_keys: list[SecretStr] = Field(

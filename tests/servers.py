@@ -14,12 +14,13 @@ def free_port():
 
 
 @contextlib.contextmanager
-def serving(app):
-    """Yield the base URL of ``app`` served on 127.0.0.1; stops the server on exit."""
+def serving(app, http="auto"):
+    """Yield the base URL of ``app`` served on 127.0.0.1 (``http``: uvicorn's protocol, a name or a
+    class); stops the server on exit."""
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http=http))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

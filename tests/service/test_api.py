@@ -51,6 +51,30 @@ def test_a_long_text_is_read_to_its_end_in_overlapping_windows(client):
     assert text[found[-1]["start"] : found[-1]["end"]] == "Quenby"
 
 
+def test_a_long_text_in_steps_gives_what_the_engine_gives_in_one_call(client, bundle):
+    from nerd.service.engine import OnnxTagger
+    from nerd.tokenization import tokenize
+
+    text = " ".join(["Alma visited Quenby with Borel ."] * 60)
+    found = entities_of(client.post("/v1/entities", json={"text": text}))
+    words = [word.text for word in tokenize(text)]
+    (whole,) = OnnxTagger(bundle, threads=1).analyse([words], max_tokens=128, stride=32)
+    assert len(found) == sum(tag.startswith("B-") for tag in whole.tags) > 60
+
+
+def test_a_text_is_capped_by_its_sub_tokens_not_its_characters(make_client):
+    """Issue 25, item 9: 20,000 characters of "!" are 20,000 sub-tokens, of prose about 5,000."""
+    with make_client(max_text_tokens=300, max_chars=2000) as client:
+        prose = " ".join(["Alma visited Quenby ."] * 40)[:1000]
+        assert client.post("/v1/entities", json={"text": prose}).status_code == 200
+        bangs = client.post("/v1/entities", json={"texts": ["Alma", "!" * 1000]})
+        assert bangs.status_code == 422
+        assert (
+            bangs.json()["detail"].startswith("text 1: 1000 sub-tokens")
+            and "NERD_MAX_TEXT_TOKENS" in bangs.text
+        )
+
+
 def test_truncated_only_when_a_word_is_longer_than_a_window(client):
     results = client.post("/v1/entities", json={"texts": ["Alma " + "q" * 60, "Alma met Borel"]}).json()
     assert [r["truncated"] for r in results["results"]] == [True, False]

@@ -110,7 +110,7 @@ def test_a_short_text_never_waits_behind_more_than_one_long_one():
             max_wait=0.0,
             queue_size=100,
             metrics=ServiceMetrics(),
-            long_words=10,
+            long_cost=10,
         )
         batcher.start()
         try:
@@ -126,3 +126,74 @@ def test_a_short_text_never_waits_behind_more_than_one_long_one():
     assert [len(r.tags) for r in small] == [1, 1] and [len(r.tags) for r in big] == [50] * 4
     # One long text a call; the two short ones together, right after the first long one.
     assert [size for size, _ in calls] == [1, 2, 1, 1, 1]
+
+
+def test_a_short_text_waits_for_one_model_call_of_a_long_text_not_the_whole_text():
+    """Issue 25, item 9: four texts of 20,000 '!' (20,000 sub-tokens each) held one-sentence requests
+    for seconds: a long text ran whole. Lanes go by sub-tokens, and a long text yields between calls."""
+    calls = []
+
+    def steps(words, reading):
+        for step in range(5):  # five model calls
+            calls.append(("long", step))
+            time.sleep(0.02)
+            yield
+        return WordPredictions(["O"] * len(words), [1.0] * len(words), False)
+
+    async def scenario():
+        batcher = MicroBatcher(
+            recording_runner(calls),
+            max_batch_size=8,
+            max_wait=0.0,
+            queue_size=100,
+            metrics=ServiceMetrics(),
+            long_cost=10,
+            steps=steps,
+        )
+        batcher.start()
+        try:
+            # Few words, many sub-tokens: the cost chooses the lane.
+            heavy = asyncio.ensure_future(
+                batcher.submit([["!!!!"]] * 2, Reading("first"), costs=[5000, 5000])
+            )
+            while not calls:
+                await asyncio.sleep(0.001)
+            small = await batcher.submit([["a"], ["b"]], Reading("first"), costs=[1, 1])
+            return small, await heavy
+        finally:
+            await batcher.stop()
+
+    small, heavy = asyncio.run(scenario())
+    assert [len(r.tags) for r in small] == [1, 1] and [len(r.tags) for r in heavy] == [1, 1]
+    # The short pair ran right after the long text's first call, before its second.
+    assert calls[:2] == [("long", 0), (2, Reading("first"))], calls
+    assert [call for call in calls if call[0] == "long"] == [("long", step) for step in range(5)] * 2
+
+
+def test_a_long_text_whose_caller_has_gone_makes_no_more_calls():
+    calls = []
+
+    def steps(words, reading):
+        for step in range(50):
+            calls.append(step)
+            time.sleep(0.01)
+            yield
+        return WordPredictions(["O"], [1.0], False)
+
+    async def scenario():
+        batcher = MicroBatcher(
+            recording_runner([]), max_batch_size=8, max_wait=0.0, queue_size=100, metrics=ServiceMetrics(),
+            long_cost=10, steps=steps,
+        )  # fmt: skip
+        batcher.start()
+        try:
+            request = asyncio.ensure_future(batcher.submit([["!"]], Reading("first"), costs=[500]))
+            while len(calls) < 3:
+                await asyncio.sleep(0.001)
+            request.cancel()
+            await asyncio.sleep(0.2)
+        finally:
+            await batcher.stop()
+
+    asyncio.run(scenario())
+    assert len(calls) < 10
