@@ -6,18 +6,19 @@ import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Security, status
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from nerd.errors import NerdError
 from nerd.model_bundle import NotABundle
 from nerd.service.auth import ADMIN_PREFIX, admin_bearer, api_bearer
-from nerd.service.batcher import MicroBatcher, Overloaded
-from nerd.service.engine import Reading
+from nerd.service.batcher import MicroBatcher
+from nerd.service.engine import OnnxTagger, Reading
 from nerd.service.entities import entities_in_text, entities_in_tokens
 from nerd.service.json_body import StrictJSONRoute
 from nerd.service.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from nerd.service.model_holder import ModelHolder, NotReady, public_verification
+from nerd.service.problems import NotFound, OverLimit, ReloadForbidden, ReloadRefused
 from nerd.service.schemas import (
     EntitiesRequest,
     EntitiesResponse,
@@ -47,9 +48,15 @@ async def get_batcher(request: Request) -> MicroBatcher:
     return request.app.state.batcher
 
 
+async def get_engine(request: Request) -> OnnxTagger:
+    """The model that answers this request; :class:`NotReady` (503) while there is none."""
+    return request.app.state.holder.require()
+
+
 Settings = Annotated[ServiceSettings, Depends(get_settings)]
 Holder = Annotated[ModelHolder, Depends(get_holder)]
 Batcher = Annotated[MicroBatcher, Depends(get_batcher)]
+Engine = Annotated[OnnxTagger, Depends(get_engine)]
 
 health = APIRouter(tags=["health"])
 # The keys are enforced by KeyGuard before any body is read; these declare them in the OpenAPI schema.
@@ -86,9 +93,7 @@ def healthz() -> dict[str, str]:
 def readyz(holder: Holder) -> dict[str, str]:
     """The model is loaded, verified, warmed up and on the provider that was asked for."""
     if not holder.ready:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail=holder.not_ready_reason or "not ready"
-        )
+        raise NotReady(holder.not_ready_reason or "not ready")
     engine = holder.require()
     return {"status": "ready", "provider": engine.providers[0], "model": engine.manifest.name}
 
@@ -102,17 +107,14 @@ def metrics(request: Request) -> Response:
 def _check_limits(body: EntitiesRequest, settings: ServiceSettings) -> list[Any]:
     items: list[Any] = [body.text] if body.text is not None else (body.texts or body.tokens or [])
     if len(items) > settings.max_texts:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"{len(items)} texts: over the limit of {settings.max_texts} per request (NERD_MAX_TEXTS)",
+        raise OverLimit(
+            f"{len(items)} texts: over the limit of {settings.max_texts} per request (NERD_MAX_TEXTS)"
         )
     for index, item in enumerate(items):
         length = len(item) if isinstance(item, str) else sum(len(token) + 1 for token in item)
         if length > settings.max_chars:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail=f"text {index}: {length} characters, over the limit of {settings.max_chars} "
-                "(NERD_MAX_CHARS)",
+            raise OverLimit(
+                f"text {index}: {length} characters, over the limit of {settings.max_chars} (NERD_MAX_CHARS)"
             )
     return items
 
@@ -129,14 +131,10 @@ def _check_limits(body: EntitiesRequest, settings: ServiceSettings) -> list[Any]
     },
 )
 async def entities(
-    body: EntitiesRequest, request: Request, settings: Settings, holder: Holder, batcher: Batcher
+    body: EntitiesRequest, request: Request, settings: Settings, engine: Engine, batcher: Batcher
 ) -> EntitiesResponse:
     """Entities in each text, in input order, with character offsets into the text."""
     items = _check_limits(body, settings)
-    try:
-        engine = holder.require()
-    except NotReady as error:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
     reading = Reading(body.aggregation or settings.aggregation, body.decoding or settings.decoding)
     if body.tokens is not None:
         words = [list(tokens) for tokens in body.tokens]
@@ -147,19 +145,11 @@ async def entities(
     costs = engine.subtokens(words)
     for index, cost in enumerate(costs):
         if cost > settings.max_text_tokens:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail=f"text {index}: {cost} sub-tokens, over the limit of {settings.max_text_tokens} "
-                "(NERD_MAX_TEXT_TOKENS)",
+            raise OverLimit(
+                f"text {index}: {cost} sub-tokens, over the limit of {settings.max_text_tokens} "
+                "(NERD_MAX_TEXT_TOKENS)"
             )
-    try:
-        predictions = await batcher.submit(words, reading, costs)
-    except Overloaded:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail="server busy: queue full",
-            headers={"Retry-After": "1"},
-        ) from None
+    predictions = await batcher.submit(words, reading, costs)  # Overloaded: 503 (service/problems.py)
     results = []
     for index, predicted in enumerate(predictions):
         if body.tokens is not None:
@@ -183,12 +173,8 @@ async def entities(
 
 
 @v1.get("/model", response_model=ModelInfo, responses={503: {"model": Problem}})
-def model_info(holder: Holder) -> ModelInfo:
+def model_info(engine: Engine, holder: Holder) -> ModelInfo:
     """Labels, variant, producer versions, checksums, verification and training summary of the model."""
-    try:
-        engine = holder.require()
-    except NotReady as error:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
     manifest = engine.manifest
     return ModelInfo(
         name=manifest.name,
@@ -221,11 +207,9 @@ async def reload(
         await asyncio.get_running_loop().run_in_executor(None, holder.reload, target)
     except NerdError as error:
         request.app.state.metrics.reloads.labels("failed").inc()
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, detail=f"reload refused, old model kept: {refusal_reason(given, error)}"
-        ) from None
+        raise ReloadRefused(f"reload refused, old model kept: {refusal_reason(given, error)}") from None
     request.app.state.metrics.reloads.labels("done").inc()
-    return model_info(holder)
+    return model_info(holder.require(), holder)
 
 
 def refusal_reason(given: str | None, error: NerdError) -> str:
@@ -249,9 +233,8 @@ def reload_target(model_dir: str | None, root: Path | None) -> Path | None:
     """
     if not model_dir:
         return None
-    refusal = HTTPException(
-        status.HTTP_403_FORBIDDEN,
-        detail="model_dir must name a bundle below the models root (--models-root, NERD_MODELS_ROOT)",
+    refusal = ReloadForbidden(
+        "model_dir must name a bundle below the models root (--models-root, NERD_MODELS_ROOT)"
     )
     if root is None:
         raise refusal
@@ -274,5 +257,5 @@ def index() -> FileResponse:
 def static_file(name: str) -> Response:
     allowed = {"app.js": "text/javascript", "style.css": "text/css"}
     if name not in allowed:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such file")
+        raise NotFound("no such file")
     return FileResponse(STATIC / name, media_type=allowed[name])

@@ -19,6 +19,7 @@ from nerd.service.engine import Reading, WordPredictions
 from nerd.service.metrics import ServiceMetrics
 from nerd.service.middleware import AccessLog, BodyLimit
 from nerd.service.model_holder import ModelHolder
+from nerd.service.problems import register_problem_handlers
 from nerd.service.settings import ServiceSettings
 
 log = logging.getLogger("nerd.service")
@@ -99,6 +100,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.api_keys = settings.accepted_keys()
     app.state.admin_keys = settings.admin_keys_accepted()
+    register_problem_handlers(app)
     app.include_router(health)
     app.include_router(v1)
     app.include_router(admin)
