@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from nerd.annotation.alignment import EventKind
+from nerd.annotation.answer_tagging import Labelling, label_sentence
 from nerd.annotation.answers import AnswerError, check_entities_shape, extract_entities
 from nerd.annotation.bundle_lines import BundleLine, discover, read_lines
 from nerd.annotation.generated import extract_generated, read_generated
-from nerd.annotation.labelling import Labelling, label_sentence
 from nerd.annotation.record_shapes import (
     SENTENCE_PREFIX,
     Answer,

@@ -63,7 +63,7 @@ def label_cli(
         from nerd.annotation.prompt_inputs import InputFormat
         from nerd.errors import ConfigError
         from nerd.pseudo_labels.labellers import ensemble, load_labeller
-        from nerd.pseudo_labels.labelling import LabelRequest, label_file
+        from nerd.pseudo_labels.resumable_labelling import LabelRequest, label_file
         from nerd.service.engine import default_threads
 
         try:

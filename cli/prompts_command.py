@@ -77,7 +77,7 @@ def prompts_cli(
     force: Annotated[bool, typer.Option("--force", help="Replace request files already in --out.")] = False,
 ) -> None:
     """Write OpenAI Batch API annotation requests (chain-of-thought or standard prompts) for a text."""
-    from nerd.annotation.prompts import PromptOptions, write_prompts
+    from nerd.annotation.request_writing import PromptOptions, write_prompts
     from nerd.labels import load_label_set
 
     with exit_on_error():

@@ -29,8 +29,8 @@ from nerd.atomic import OutputError, atomic_write_text
 from nerd.errors import ConfigError
 from nerd.evaluation.evaluating import Evaluation, evaluate
 from nerd.evaluation.predictors import load_predictor
+from nerd.evolution.evokd_prompt import PROMPT_VERSION, build_messages
 from nerd.evolution.mistakes import Example, correct_sample, error_summary, mistakes_of
-from nerd.evolution.prompts import PROMPT_VERSION, build_messages
 from nerd.evolution.rounds import EVALUATION_BEFORE_FILE, ROUND_FILE, history_entry, rounds_in
 from nerd.labels import LabelSet
 

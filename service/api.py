@@ -12,11 +12,11 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from nerd.errors import NerdError
 from nerd.model_bundle import NotABundle
 from nerd.service.auth import ADMIN_PREFIX, admin_bearer, api_bearer
-from nerd.service.batcher import MicroBatcher
 from nerd.service.engine import OnnxTagger, Reading
 from nerd.service.entities import entities_in_text, entities_in_tokens
 from nerd.service.json_body import StrictJSONRoute
 from nerd.service.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from nerd.service.micro_batcher import MicroBatcher
 from nerd.service.model_holder import ModelHolder, NotReady, public_verification
 from nerd.service.problems import NotFound, OverLimit, ReloadForbidden, ReloadRefused
 from nerd.service.schemas import (

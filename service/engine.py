@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nerd.batches import inference_batches
 from nerd.decoding import DEFAULT_DECODING, Decoding, decode, decode_indices, log_of, log_softmax
 from nerd.errors import ModelBundleError
+from nerd.inference_batches import inference_batches
 from nerd.model_bundle import MODEL_FILE, BundleContents, Manifest, verified_bundle
 from nerd.service.encoding import Window, WordEncoder, pad_token_id
 from nerd.spans import repair_iob2

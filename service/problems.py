@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from nerd.errors import NerdError
-from nerd.service.batcher import Overloaded
+from nerd.service.micro_batcher import Overloaded
 from nerd.service.model_holder import NotReady
 
 

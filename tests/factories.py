@@ -92,8 +92,8 @@ def conll_text(sentences: list[list[tuple[str, str]]]) -> str:
 
 def generation_request(custom_id: str, easy: int = 2, hard: int = 1) -> str:
     """A generation request as nerd evolve plan writes it, showing one mistake."""
+    from nerd.evolution.evokd_prompt import build_messages as generation_messages
     from nerd.evolution.mistakes import Example
-    from nerd.evolution.prompts import build_messages as generation_messages
 
     mistake = Example(
         index=0,

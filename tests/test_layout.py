@@ -178,7 +178,7 @@ def test_the_install_provides_nerd_and_none_of_the_stage_names(tmp_path):
 def test_the_service_and_the_import_never_load_torch(tmp_path):
     code = (
         "import sys, nerd.service.app, nerd.cli.main, nerd.bundle_archive\n"
-        "import nerd.annotation.importing, nerd.annotation.prompts\n"
+        "import nerd.annotation.importing, nerd.annotation.request_writing\n"
         "heavy = sorted(m for m in ('torch', 'transformers') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
     )

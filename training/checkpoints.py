@@ -63,7 +63,7 @@ def read_progress(out_dir: Path) -> dict[str, Any] | None:
         raise InputError(f"unreadable checkpoint: {error}", path=path) from None
 
 
-def load_checkpoint(out_dir: Path, model: Any, optimizer: Any, fingerprint: str) -> dict[str, Any]:
+def restore_checkpoint(out_dir: Path, model: Any, optimizer: Any, fingerprint: str) -> dict[str, Any]:
     """Restore weights and optimizer from the last checkpoint; its progress is returned.
 
     Raises:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nerd.batches import inference_batches
 from nerd.decoding import DEFAULT_DECODING, Decoding, decode, log_softmax
-from nerd.training.batching import collate
+from nerd.inference_batches import inference_batches
 from nerd.training.features import Feature
 from nerd.training.label_space import LabelSpace
+from nerd.training.length_buckets import collate
 
 
 def predict_tags(

@@ -23,12 +23,12 @@ from nerd.atomic import new_file_mode
 from nerd.errors import InputError, NerdError
 from nerd.scoring import entity_scores
 from nerd.training.base_model import offline
-from nerd.training.batching import collate, shard, training_batches
 from nerd.training.card import write_card
 from nerd.training.card_content import build_card
-from nerd.training.checkpoints import load_checkpoint, remove_checkpoint, save_checkpoint
+from nerd.training.checkpoints import remove_checkpoint, restore_checkpoint, save_checkpoint
 from nerd.training.devices import available_cores, resolve_device, resolve_precision
 from nerd.training.features import IGNORED, Feature
+from nerd.training.length_buckets import collate, shard, training_batches
 from nerd.training.plots import plot_learning_curves, plot_schedule
 from nerd.training.prediction import predict_tags
 from nerd.training.preparation import Prepared
@@ -247,7 +247,7 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
     history: list[dict[str, Any]] = []
     best_epoch, best_f1, start_epoch, elapsed_before = 0, -1.0, 0, 0.0
     if options.resume:
-        progress = load_checkpoint(out_dir, model, optimizer, digest)
+        progress = restore_checkpoint(out_dir, model, optimizer, digest)
         history = progress["history"]
         start_epoch = progress["epochs_done"]
         best_epoch, best_f1 = progress["best_epoch"], progress["best_f1"]

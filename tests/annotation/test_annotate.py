@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nerd.annotation.prompts import PromptOptions, write_prompts
+from nerd.annotation.request_writing import PromptOptions, write_prompts
 from nerd.cli.main import app
 from tests.annotation.fake_openai import FakeOpenAI
 from tests.servers import serving

@@ -9,7 +9,7 @@ from nerd.annotation.few_shot import Selection
 from nerd.annotation.importing import import_bundle
 from nerd.annotation.prompt_inputs import InputFormat
 from nerd.annotation.prompt_templates import Template
-from nerd.annotation.prompts import PromptOptions, write_prompts
+from nerd.annotation.request_writing import PromptOptions, write_prompts
 from nerd.atomic import OutputError
 from nerd.errors import ConfigError
 from tests.factories import conll_text, output_line, write_lines

@@ -5,8 +5,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nerd.evolution.evokd_prompt import user_message
 from nerd.evolution.mistakes import Example
-from nerd.evolution.prompts import user_message
 from nerd.evolution.stand_in_teacher import Target, generate, targets_of
 from nerd.tokenization import tokenize_words
 

@@ -3,8 +3,8 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nerd.batches import inference_batches
-from nerd.training.batching import shard, training_batches
+from nerd.inference_batches import inference_batches
+from nerd.training.length_buckets import shard, training_batches
 
 
 @given(st.lists(st.integers(1, 128), max_size=300), st.integers(1, 40), st.integers(0, 10**6))

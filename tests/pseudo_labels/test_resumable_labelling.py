@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from nerd.cli.main import app
 from nerd.errors import ConfigError
 from nerd.pseudo_labels.labellers import Labeller, ensemble, load_labeller
-from nerd.pseudo_labels.labelling import LabelRequest, label_file
+from nerd.pseudo_labels.resumable_labelling import LabelRequest, label_file
 from nerd.records import read_records
 from tests.conftest import conll_of, invented_sentences
 
