@@ -415,8 +415,9 @@ class _ProgressObserver:
         self.progress.update(self.task, description=f"{self.progress.tasks[-1].description} scoring dev")
 
     def epoch_done(self, record: dict[str, Any]) -> None:
-        loss = "–" if record["loss"] is None else f"{record['loss']:.4f}"
-        f1 = "–" if record["dev"] is None else f"{record['dev']['micro']['f1']:.4f}"
+        from nerd.training.card import epoch_loss_and_f1
+
+        loss, f1 = epoch_loss_and_f1(record)
         console.print(
             f"seed {self.seed} epoch {record['epoch']:>3}  w0 {record['w0']:.2f}  loss {loss}  "
             f"dev F1 {f1}  "

@@ -16,6 +16,17 @@ CARD_JSON = "training_card.json"
 CARD_MARKDOWN = "training_card.md"
 
 
+def epoch_loss_and_f1(record: dict[str, Any]) -> tuple[str, str]:
+    """An epoch record's loss and dev micro F1 as the card and the progress line print them.
+
+    >>> epoch_loss_and_f1({"loss": 0.12345, "dev": None})
+    ('0.1235', '–')
+    """
+    loss = "–" if record["loss"] is None else f"{record['loss']:.4f}"
+    f1 = "–" if record["dev"] is None else f"{record['dev']['micro']['f1']:.4f}"
+    return loss, f1
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     """The card as a Markdown page."""
     lines = [
@@ -56,8 +67,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in card["history"]:
-        loss = "–" if row["loss"] is None else f"{row['loss']:.4f}"
-        f1 = "–" if row["dev"] is None else f"{row['dev']['micro']['f1']:.4f}"
+        loss, f1 = epoch_loss_and_f1(row)
         lines.append(
             f"| {row['epoch']} | {row['w0']:.3f} | {row['w1']:.3f} | {row['distilled_sentences']} | "
             f"{row['original_sentences']} | {row['learning_rate']:.3g} | {loss} | "
