@@ -90,7 +90,7 @@ def test_a_model_swapped_during_reloads_is_never_served_under_the_signed_digest(
     finally:
         stop.set()
         swapper.join()
-    assert served + refused == 60
+    assert served + refused == 60 and served > 0
 
 
 def test_files_linked_out_of_the_models_root_are_not_loaded(make_client, bundle, tmp_path):
