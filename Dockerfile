@@ -26,6 +26,7 @@ COPY pyproject.toml README.md /src/
 COPY nerd /src/nerd
 COPY annotation /src/annotation
 COPY training /src/training
+COPY tagging /src/tagging
 COPY export /src/export
 COPY service /src/service
 COPY evaluation /src/evaluation

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from nerd.conll import read_conll
-from nerd.service.engine import OnnxTagger, default_threads
+from nerd.tagging.onnx_tagger import OnnxTagger, default_threads
 
 
 def _load() -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nerd.conll import read_conll
 from nerd.decoding import DECODINGS
-from nerd.service.engine import OnnxTagger, default_threads
+from nerd.tagging.onnx_tagger import OnnxTagger, default_threads
 
 
 def main() -> None:

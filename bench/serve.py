@@ -34,9 +34,9 @@ from typing import Any
 from nerd.conll import read_conll
 from nerd.evaluation.http_load import free_port, percentiles_ms, run_clients, wait_until_ready
 from nerd.scoring import entity_scores
-from nerd.service.engine import OnnxTagger, default_threads
 from nerd.service.entities import entities_in_text
 from nerd.service.settings import ServiceSettings
+from nerd.tagging.onnx_tagger import OnnxTagger, default_threads
 from nerd.tokenization import tokenize
 
 SPACY_TO_CONLL = {

@@ -36,6 +36,16 @@ def checkpoint_holding(bundle: Path, source_model: str) -> Path | None:
     return None
 
 
+def _is_checkpoint(path: Path) -> bool:
+    from nerd.errors import InputError
+    from nerd.tagging.opening import ModelKind, model_kind
+
+    try:
+        return model_kind(path) is ModelKind.checkpoint
+    except InputError:
+        return False
+
+
 def bench_cli(
     model: Annotated[
         Path, typer.Argument(help="A bundle directory (onnx-<variant>/).", file_okay=False, exists=True)
@@ -111,7 +121,7 @@ def bench_cli(
         from nerd.evaluation.http_load import run_clients
         from nerd.export.verification import load_sample
         from nerd.model_bundle import read_manifest
-        from nerd.service.engine import CPU, CUDA, default_threads
+        from nerd.tagging.onnx_tagger import CPU, CUDA, default_threads
 
         sizes, words, clients = (
             parse_ints(batch_sizes, "--batch-sizes"),
@@ -135,7 +145,7 @@ def bench_cli(
                 backends.append(backend)
                 tokens_of = tokens_of or counter
             source = checkpoint or checkpoint_holding(model, manifest.source_model)
-            if pytorch and source is not None and (source / "config.json").is_file():
+            if pytorch and source is not None and _is_checkpoint(source):
                 backends += [pytorch_backend(source, cores), pipeline_backend(source, cores)]
             elif pytorch and source is not None:
                 error_console.print(f"no checkpoint at {source}: PyTorch rows skipped", markup=False)

@@ -125,9 +125,9 @@ def export_cli(
             bundle_dir,
             export_bundles,
         )
-        from nerd.export.checkpoint import load_checkpoint
         from nerd.export.onnx_variants import detect_int8_target
-        from nerd.service.engine import default_threads
+        from nerd.tagging.checkpoint import load_checkpoint
+        from nerd.tagging.onnx_tagger import default_threads
 
         chosen = parse_variants(variants)
         checkpoint = load_checkpoint(model_dir, max_length=max_length)

@@ -64,7 +64,7 @@ def label_cli(
         from nerd.errors import ConfigError
         from nerd.pseudo_labels.labellers import ensemble, load_labeller
         from nerd.pseudo_labels.resumable_labelling import LabelRequest, label_file
-        from nerd.service.engine import default_threads
+        from nerd.tagging.onnx_tagger import default_threads
 
         try:
             chosen_format = InputFormat(input_format)

@@ -162,10 +162,10 @@ def serve_cli(
         import uvicorn
 
         from nerd.model_bundle import verified_bundle
-        from nerd.service.engine import OnnxTagger, default_threads
         from nerd.service.http_protocol import HeaderDeadlineProtocol
         from nerd.service.model_holder import check_signature_policy
         from nerd.service.settings import ServiceSettings
+        from nerd.tagging.onnx_tagger import OnnxTagger, default_threads
 
         overrides = {
             "NERD_MODEL_DIR": str(model.resolve()) if model else None,

@@ -76,7 +76,7 @@ def measure(
 def onnx_backend(
     bundle: Path, provider: str, threads: int | None, *, spinning: bool = False
 ) -> tuple[Backend, Callable[..., int]]:
-    from nerd.service.engine import OnnxTagger
+    from nerd.tagging.onnx_tagger import OnnxTagger
 
     engine = OnnxTagger(bundle, providers=(provider,), threads=threads, spinning=spinning)
 
@@ -88,7 +88,7 @@ def onnx_backend(
 
 
 def pytorch_backend(checkpoint_dir: Path, threads: int) -> Backend:
-    from nerd.export.verification import TorchTagger
+    from nerd.tagging.torch_tagger import TorchTagger
 
     tagger = TorchTagger(checkpoint_dir, threads)
     return Backend("pytorch fp32 CPU", lambda batch: tagger.tag(batch, batch_size=len(batch)))

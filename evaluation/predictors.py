@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nerd.decoding import Decoding
-from nerd.errors import InputError
-from nerd.model_bundle import MANIFEST
+from nerd.tagging.onnx_tagger import OnnxTagger
+from nerd.tagging.opening import open_tagger
+from nerd.tagging.reading import ReadingSettings
+from nerd.tagging.torch_tagger import TorchTagger
 
 
 @dataclass
@@ -36,23 +38,19 @@ def load_predictor(model: Path, *, threads: int | None = None, decoding: Decodin
     """A loaded bundle directory or training checkpoint directory, ready to tag sentences.
 
     ``decoding`` None decodes as ``nerd serve`` would (its ``NERD_DECODING`` setting, viterbi by default).
+
+    Raises:
+        InputError: neither a bundle nor a checkpoint (:func:`nerd.tagging.opening.model_kind`).
     """
-    if (model / MANIFEST).is_file():
-        return _bundle(model, threads, decoding)
-    if (model / "config.json").is_file():
-        return _checkpoint(model, threads, decoding)
-    raise InputError(
-        f"neither an exported bundle ({MANIFEST}) nor a training checkpoint (config.json)", path=model
-    )
+    tagger = open_tagger(model, threads=threads)
+    if isinstance(tagger, OnnxTagger):
+        return _bundle(tagger, decoding)
+    return _checkpoint(tagger, decoding)
 
 
-def _bundle(model: Path, threads: int | None, decoding: Decoding | None) -> Predictor:
-    from nerd.service.engine import OnnxTagger
-    from nerd.service.settings import ServiceSettings
-
-    defaults = ServiceSettings(_env_file=None)
+def _bundle(engine: OnnxTagger, decoding: Decoding | None) -> Predictor:
+    defaults = ReadingSettings(_env_file=None)
     chosen = decoding or defaults.decoding
-    engine = OnnxTagger(model, threads=threads)
     engine.analyse([["warm", "up"]])
 
     def run(sentences: Sequence[Sequence[str]]) -> Predictions:
@@ -75,14 +73,9 @@ def _bundle(model: Path, threads: int | None, decoding: Decoding | None) -> Pred
     return Predictor(list(engine.labels), description, run, chosen)
 
 
-def _checkpoint(model: Path, threads: int | None, decoding: Decoding | None) -> Predictor:
-    from nerd.export.verification import TorchTagger
-    from nerd.service.engine import default_threads
-    from nerd.service.settings import ServiceSettings
-
-    defaults = ServiceSettings(_env_file=None)
+def _checkpoint(tagger: TorchTagger, decoding: Decoding | None) -> Predictor:
+    defaults = ReadingSettings(_env_file=None)
     chosen = decoding or defaults.decoding
-    tagger = TorchTagger(model, threads or default_threads())
 
     def run(sentences: Sequence[Sequence[str]]) -> Predictions:
         tagger.model_seconds = 0.0

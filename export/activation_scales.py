@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from nerd.service.encoding import WordEncoder
+from nerd.tagging.encoding import WordEncoder
 
 # Enough sentences for the ranges to settle (41 did on CoNLL; more only costs export time).
 MAX_CALIBRATION_SENTENCES = 512

@@ -22,7 +22,6 @@ from typing import Any
 
 from nerd.atomic import OutputError, atomic_write_text
 from nerd.errors import ConfigError, NerdError
-from nerd.export.checkpoint import CARD_FILES, Checkpoint
 from nerd.export.onnx_variants import Int8Target, convert_fp16, copy_support_files, export_fp32, quantize_int8
 from nerd.export.verification import (
     DEFAULT_ALLOWED_DROP,
@@ -34,7 +33,8 @@ from nerd.export.verification import (
     verify_variant,
 )
 from nerd.model_bundle import MANIFEST, MODEL_FILE, Manifest, Variant, checksums
-from nerd.service.engine import CUDA, OnnxTagger, default_threads
+from nerd.tagging.checkpoint import CARD_FILES, Checkpoint
+from nerd.tagging.onnx_tagger import CUDA, OnnxTagger, default_threads
 
 _BUNDLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 PRODUCERS = ("nerd", "torch", "transformers", "optimum", "optimum-onnx", "onnx", "onnxruntime")

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nerd.errors import InputError
-from nerd.export.checkpoint import Checkpoint
 from nerd.model_bundle import MODEL_FILE
+from nerd.tagging.checkpoint import Checkpoint
 
 Int8Target = Literal["avx512_vnni", "avx512", "avx2", "arm64"]
 INT8_TARGETS: tuple[Int8Target, ...] = ("avx512_vnni", "avx512", "avx2", "arm64")
@@ -149,7 +149,7 @@ def quantize_int8(
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from nerd.export.activation_scales import calibration_feeds, freeze_activation_scales, model_input_names
-    from nerd.service.encoding import WordEncoder
+    from nerd.tagging.encoding import WordEncoder
 
     with tempfile.TemporaryDirectory(prefix=".fused-", dir=dest.parent) as work:
         fused = fuse_for_cpu(fp32_dir, Path(work))

@@ -9,7 +9,6 @@ F1 on the sample within ``allowed_drop`` points of the PyTorch model's.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,12 +18,13 @@ import numpy as np
 
 from nerd.checksums import file_sha256
 from nerd.conll import parse_conll, read_conll
-from nerd.decoding import DEFAULT_DECODING, Decoding
-from nerd.export.checkpoint import Checkpoint, load_checkpoint
 from nerd.model_bundle import MODEL_FILE
 from nerd.scoring import entity_scores
-from nerd.service.encoding import Window, WordEncoder, pad_token_id
-from nerd.service.engine import CPU, OnnxTagger, tag_windows, word_distributions
+from nerd.tagging.checkpoint import Checkpoint
+from nerd.tagging.encoding import Window
+from nerd.tagging.onnx_tagger import CPU, OnnxTagger
+from nerd.tagging.torch_tagger import TorchReference
+from nerd.word_scores import tag_windows
 
 FP32_TOLERANCE = 1e-4
 DEFAULT_ALLOWED_DROP = 0.5  # F1 points (percent), the most a variant may lose against PyTorch
@@ -58,75 +58,6 @@ def load_sample(path: Path | None) -> Sample:
         sentences=[list(s.tokens) for s in corpus.sentences],
         gold=[list(s.tags) for s in corpus.sentences],
     )
-
-
-class TorchReference:
-    """The trained checkpoint in PyTorch, fp32 on the CPU: what every variant is compared with."""
-
-    def __init__(self, checkpoint: Checkpoint, threads: int) -> None:
-        import torch
-        from transformers import AutoModelForTokenClassification
-        from transformers.utils import logging
-
-        logging.set_verbosity_error()
-        torch.set_num_threads(threads)
-        self.model = AutoModelForTokenClassification.from_pretrained(
-            checkpoint.path, local_files_only=True, dtype=torch.float32
-        ).eval()
-
-    def logits(self, windows: Sequence[Window], pad_id: int) -> np.ndarray:
-        import torch
-
-        width = max(len(window) for window in windows)
-        input_ids = torch.full((len(windows), width), pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(windows), width), dtype=torch.long)
-        for row, window in enumerate(windows):
-            input_ids[row, : len(window)] = torch.tensor(window.input_ids)
-            attention_mask[row, : len(window)] = 1
-        with torch.inference_mode():
-            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits.float().numpy()
-
-
-class TorchTagger:
-    """A training checkpoint tagging words in PyTorch, through the serving engine's windows and decoder.
-
-    The PyTorch counterpart of :class:`nerd.service.engine.OnnxTagger`, for ``nerd evaluate`` and
-    ``nerd bench``.
-    """
-
-    def __init__(self, checkpoint_dir: Path, threads: int) -> None:
-        self.checkpoint = load_checkpoint(checkpoint_dir)
-        self.labels = self.checkpoint.labels
-        self.reference = TorchReference(self.checkpoint, threads)
-        self.encoder = WordEncoder(checkpoint_dir / "tokenizer.json", self.checkpoint.max_length)
-        self.pad_id = pad_token_id(checkpoint_dir / "config.json", self.encoder)
-        self.model_seconds = 0.0  # time inside the PyTorch forward, summed over calls
-
-    def logits(self, windows: Sequence[Window]) -> np.ndarray:
-        tick = time.perf_counter()
-        scores = self.reference.logits(windows, self.pad_id)
-        self.model_seconds += time.perf_counter() - tick
-        return scores
-
-    def word_probabilities(
-        self, sentences: Sequence[Sequence[str]], *, batch_size: int, stride: int = 0
-    ) -> list[np.ndarray]:
-        """Each sentence's ``(words, labels)`` label distribution, read at each word's first sub-token."""
-        return word_distributions(self.encoder, self.labels, self.logits, sentences, batch_size, stride)
-
-    def tag(
-        self,
-        sentences: Sequence[Sequence[str]],
-        *,
-        batch_size: int,
-        stride: int = 0,
-        decoding: Decoding = DEFAULT_DECODING,
-    ) -> list[list[str]]:
-        """IOB2 tags for the words of every sentence, each word scored on its first sub-token."""
-        windows = self.encoder.encode(sentences, stride=stride)
-        return tag_windows(
-            windows, [len(s) for s in sentences], self.labels, self.logits, batch_size, decoding=decoding
-        )
 
 
 @dataclass

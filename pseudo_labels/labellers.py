@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from nerd.checksums import file_sha256
-from nerd.errors import ConfigError, InputError
-from nerd.model_bundle import MANIFEST, MODEL_FILE
+from nerd.errors import ConfigError
+from nerd.model_bundle import MODEL_FILE
 
 Distributions = Callable[[Sequence[Sequence[str]]], list[np.ndarray]]
 
@@ -38,31 +38,21 @@ def load_labeller(model: Path, *, threads: int, batch_size: int = 64) -> Labelle
     Raises:
         InputError: neither, or a model that cannot be loaded.
     """
-    if (model / MANIFEST).is_file():
-        from nerd.service.engine import OnnxTagger
+    from nerd.tagging.onnx_tagger import OnnxTagger
+    from nerd.tagging.opening import open_tagger
 
-        engine = OnnxTagger(model, threads=threads)
-        digest = engine.manifest.files.get(MODEL_FILE) or file_sha256(model / MODEL_FILE)
+    tagger = open_tagger(model, threads=threads)
 
-        def run_bundle(sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
-            return engine.word_probabilities(sentences, batch_size=batch_size)
+    def run(sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        return tagger.word_probabilities(sentences, batch_size=batch_size)
 
-        name = f"bundle {engine.manifest.name} ({engine.manifest.variant})"
-        return Labeller(name, digest, tuple(engine.labels), run_bundle)
-    if (model / "config.json").is_file():
-        from nerd.export.verification import TorchTagger
-
-        tagger = TorchTagger(model, threads)
-        weights = model / "model.safetensors"
-        digest = file_sha256(weights) if weights.is_file() else file_sha256(model / "pytorch_model.bin")
-
-        def run_checkpoint(sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
-            return tagger.word_probabilities(sentences, batch_size=batch_size)
-
-        return Labeller(f"checkpoint {model.resolve().name}", digest, tuple(tagger.labels), run_checkpoint)
-    raise InputError(
-        f"neither an exported bundle ({MANIFEST}) nor a training checkpoint (config.json)", path=model
-    )
+    if isinstance(tagger, OnnxTagger):
+        digest = tagger.manifest.files.get(MODEL_FILE) or file_sha256(model / MODEL_FILE)
+        name = f"bundle {tagger.manifest.name} ({tagger.manifest.variant})"
+        return Labeller(name, digest, tuple(tagger.labels), run)
+    weights = model / "model.safetensors"
+    digest = file_sha256(weights) if weights.is_file() else file_sha256(model / "pytorch_model.bin")
+    return Labeller(f"checkpoint {model.resolve().name}", digest, tuple(tagger.labels), run)
 
 
 def ensemble(members: Sequence[Labeller]) -> Labeller:

@@ -12,7 +12,6 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from nerd.errors import NerdError
 from nerd.model_bundle import NotABundle
 from nerd.service.auth import ADMIN_PREFIX, admin_bearer, api_bearer
-from nerd.service.engine import OnnxTagger, Reading
 from nerd.service.entities import entities_in_text, entities_in_tokens
 from nerd.service.json_body import StrictJSONRoute
 from nerd.service.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -29,6 +28,8 @@ from nerd.service.schemas import (
     ResultOut,
 )
 from nerd.service.settings import ServiceSettings
+from nerd.tagging.onnx_tagger import OnnxTagger
+from nerd.tagging.reading import Reading
 from nerd.tokenization import tokenize
 
 STATIC = Path(__file__).with_name("static")

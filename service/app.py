@@ -14,13 +14,13 @@ from nerd import __version__
 from nerd.errors import ConfigError
 from nerd.service.api import admin, health, page, v1
 from nerd.service.auth import KeyGuard
-from nerd.service.engine import Reading, WordPredictions
 from nerd.service.metrics import ServiceMetrics
 from nerd.service.micro_batcher import MicroBatcher
 from nerd.service.middleware import AccessLog, BodyLimit
 from nerd.service.model_holder import ModelHolder
 from nerd.service.problems import register_problem_handlers
 from nerd.service.settings import ServiceSettings
+from nerd.tagging.reading import Reading, WordPredictions
 
 log = logging.getLogger("nerd.service")
 

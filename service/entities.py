@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nerd.service.engine import WordPredictions
 from nerd.spans import Span, iob2_to_spans
+from nerd.tagging.reading import WordPredictions
 from nerd.tokenization import Token
 
 

@@ -24,8 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from nerd.service.engine import Reading, WordPredictions
 from nerd.service.metrics import ServiceMetrics
+from nerd.tagging.reading import Reading, WordPredictions
 
 
 class Overloaded(Exception):

@@ -15,8 +15,8 @@ from typing import Any
 
 from nerd.errors import ConfigError, NerdError
 from nerd.model_bundle import BundleContents, verified_bundle
-from nerd.service.engine import CPU, CUDA, OnnxTagger, ProviderUnavailable
 from nerd.service.settings import ServiceSettings
+from nerd.tagging.onnx_tagger import CPU, CUDA, OnnxTagger, ProviderUnavailable
 
 WARM_UP = ["Warm", "up", "sentence", "from", "Oslo", "."]
 

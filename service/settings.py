@@ -7,17 +7,16 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from nerd.decoding import DEFAULT_DECODING, Decoding
 from nerd.default_model import default_model_dir
 from nerd.errors import ConfigError
+from nerd.tagging.reading import ReadingSettings
 
 
-class ServiceSettings(BaseSettings):
-    """Everything the app reads at start-up; each field is ``NERD_<NAME>`` in the environment."""
-
-    model_config = SettingsConfigDict(env_prefix="NERD_", env_file=".env", extra="ignore")
+class ServiceSettings(ReadingSettings):
+    """Everything the app reads at start-up; each field is ``NERD_<NAME>`` in the environment. How texts
+    are read (aggregation, decoding, stride, batch size) comes from :class:`ReadingSettings`, which
+    ``nerd evaluate`` reads too."""
 
     model_dir: Path | None = Field(
         default_factory=default_model_dir,
@@ -30,12 +29,6 @@ class ServiceSettings(BaseSettings):
         description="let onnxruntime's threads spin while waiting: a little faster on idle cores, more "
         "than twice as slow when another process holds a core",
     )
-    aggregation: Literal["first", "average", "max"] = "first"
-    decoding: Decoding = Field(
-        default=DEFAULT_DECODING, description="viterbi (valid IOB2 sequences) or argmax; a request may choose"
-    )
-    stride: int = Field(default=32, ge=0, description="sub-tokens of overlap between windows of long texts")
-    max_batch_size: int = Field(default=32, ge=1, le=1024, description="texts per model call")
     max_batch_tokens: int = Field(
         default=128,
         ge=1,

@@ -135,7 +135,7 @@ def exported_bundles(trained_model, tmp_path_factory):
     """fp32 and int8 bundles of the tiny trained model, verified by nerd export."""
     pytest.importorskip("optimum.exporters.onnx")
     from nerd.export.bundles import ExportRequest, export_bundles
-    from nerd.export.checkpoint import load_checkpoint
+    from nerd.tagging.checkpoint import load_checkpoint
 
     sample = tmp_path_factory.mktemp("sample") / "verify.conll"
     sample.write_text(conll_of(invented_sentences(30, 9, long_every=5)))

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = (
     "annotation",
     "training",
+    "tagging",
     "export",
     "service",
     "evaluation",
@@ -29,13 +30,16 @@ STAGES = (
 STAGE_DEPENDENCIES = {
     "annotation": set(),
     "training": set(),
-    "service": set(),
-    "export": {"service"},
-    "evaluation": {"export", "service"},
+    # A model (bundle or checkpoint) reading words into labels: what export verifies, the service serves,
+    # evaluation scores and pseudo_labels labels with.
+    "tagging": set(),
+    "service": {"tagging"},
+    "export": {"tagging"},
+    "evaluation": {"tagging"},
     "evolution": {"annotation", "evaluation"},
     # Experiments measure the other stages (an int8 recipe, filled teacher data) the way the CLI runs them.
     "experiments": {"training", "evaluation", "export", "pseudo_labels"},
-    "pseudo_labels": {"annotation", "export", "service"},
+    "pseudo_labels": {"annotation", "tagging"},
 }
 FORMER_TOP_LEVEL = {*STAGES, "cli"}
 

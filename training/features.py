@@ -25,7 +25,7 @@ class Feature:
 
     input_ids: list[int]
     labels: list[int]  # IGNORED on special tokens and (by default) on non-first sub-tokens
-    example: int  # index of the sentence in its source
+    sentence: int  # index of the sentence in its source (as tagging.encoding.Window names it)
     first_word: int  # index in the sentence of the window's first word
     word_starts: list[int]  # position of each word's first sub-token in input_ids
     # Soft-labelled data: (position, label distribution in the run's label order) for each word start;
@@ -34,6 +34,11 @@ class Feature:
 
     def __len__(self) -> int:
         return len(self.input_ids)
+
+    @property
+    def owned(self) -> tuple[int, int]:
+        """The words this window labels: all of its own (training windows do not overlap)."""
+        return self.first_word, self.first_word + len(self.word_starts)
 
 
 def _special_layout(tokenizer: Any) -> tuple[list[int], list[int]]:

@@ -1,15 +1,17 @@
-"""Word-level tags from a PyTorch token classifier: each word is scored on its first sub-token."""
+"""Word-level tags from a PyTorch token classifier in training (dev scoring), through the one stitching
+and decoding path every tagger uses (:mod:`nerd.word_scores`): each word is scored on its first
+sub-token."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from nerd.decoding import DEFAULT_DECODING, Decoding, decode, log_softmax
-from nerd.inference_batches import inference_batches
+from nerd.decoding import DEFAULT_DECODING, Decoding
 from nerd.training.features import Feature
 from nerd.training.label_space import LabelSpace
 from nerd.training.length_buckets import collate
+from nerd.word_scores import tag_windows
 
 
 def predict_tags(
@@ -27,21 +29,19 @@ def predict_tags(
     import numpy as np
     import torch
 
-    labels = label_space.labels
-    scores = [np.zeros((length, len(labels)), dtype=np.float32) for length in sentence_lengths]
+    def logits(chosen: Sequence[Feature]) -> np.ndarray:
+        inputs = collate(chosen, pad_id)
+        output = model(
+            input_ids=inputs["input_ids"].to(device), attention_mask=inputs["attention_mask"].to(device)
+        ).logits
+        return output.float().cpu().numpy()
+
     was_training = model.training
     model.eval()
-    with torch.inference_mode():
-        for batch in inference_batches([len(f) for f in features], batch_size):
-            chosen = [features[i] for i in batch]
-            inputs = collate(chosen, pad_id)
-            logits = model(
-                input_ids=inputs["input_ids"].to(device), attention_mask=inputs["attention_mask"].to(device)
-            ).logits
-            rows = logits.float().cpu().numpy()
-            for feature, row in zip(chosen, rows, strict=True):
-                sentence = scores[feature.example]
-                for offset, position in enumerate(feature.word_starts):
-                    sentence[feature.first_word + offset] = row[position]
-    model.train(was_training)
-    return decode([log_softmax(sentence) for sentence in scores], labels, decoding)
+    try:
+        with torch.inference_mode():
+            return tag_windows(
+                features, sentence_lengths, label_space.labels, logits, batch_size, decoding=decoding
+            )
+    finally:
+        model.train(was_training)

@@ -98,7 +98,7 @@ def prepare(
             hyperparameters.max_length,
             label_all_subtokens=hyperparameters.label_all_subtokens,
         ):
-            per_sentence[feature.example].append(feature)
+            per_sentence[feature.sentence].append(feature)
         return per_sentence
 
     dev_features = encode(dev_source.examples, model.tokenizer, label_space, hyperparameters.max_length)

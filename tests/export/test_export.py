@@ -9,9 +9,9 @@ from nerd.atomic import OutputError
 from nerd.errors import InputError
 from nerd.export import verification
 from nerd.export.bundles import ExportRequest, VerificationFailed, bundle_dir, export_bundles
-from nerd.export.checkpoint import load_checkpoint
 from nerd.model_bundle import MANIFEST, find_mismatches, read_manifest, verified_manifest
-from nerd.service.engine import OnnxTagger
+from nerd.tagging.checkpoint import load_checkpoint
+from nerd.tagging.onnx_tagger import OnnxTagger
 
 
 @pytest.fixture

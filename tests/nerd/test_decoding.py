@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nerd.decoding import decode, decode_indices, log_softmax
-from nerd.service.encoding import Window
-from nerd.service.engine import tag_windows
 from nerd.spans import continues_nothing, iob2_to_spans
+from nerd.tagging.encoding import Window
+from nerd.word_scores import tag_windows
 
 LABELS = ["O", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 

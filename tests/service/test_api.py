@@ -52,7 +52,7 @@ def test_a_long_text_is_read_to_its_end_in_overlapping_windows(client):
 
 
 def test_a_long_text_in_steps_gives_what_the_engine_gives_in_one_call(client, bundle):
-    from nerd.service.engine import OnnxTagger
+    from nerd.tagging.onnx_tagger import OnnxTagger
     from nerd.tokenization import tokenize
 
     text = " ".join(["Alma visited Quenby with Borel ."] * 60)

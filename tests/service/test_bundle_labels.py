@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from nerd.cli.main import app
 from nerd.errors import ModelBundleError
 from nerd.model_bundle import MANIFEST, checksums, read_manifest, verified_manifest
-from nerd.service.engine import OnnxTagger
+from nerd.tagging.onnx_tagger import OnnxTagger
 
 
 def edited_copy(bundle, tmp_path, labels, *, config_too=False):

@@ -3,9 +3,9 @@ import time
 
 import pytest
 
-from nerd.service.engine import Reading, WordPredictions
 from nerd.service.metrics import ServiceMetrics
 from nerd.service.micro_batcher import MicroBatcher, Overloaded
+from nerd.tagging.reading import Reading, WordPredictions
 
 
 def recording_runner(calls, delay=0.0):

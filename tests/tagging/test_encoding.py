@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nerd.service.encoding import WordEncoder
+from nerd.tagging.encoding import WordEncoder
 
 words = st.lists(st.text(min_size=0, max_size=12), max_size=40)
 
@@ -30,7 +30,7 @@ def test_windows_match_what_training_encodes(encoder_and_tokenizer):
     windows = encoder.encode(sentences)
     assert [w.input_ids for w in windows] == [f.input_ids for f in features]
     assert [(w.sentence, w.first_word, w.word_starts) for w in windows] == [
-        (f.example, f.first_word, f.word_starts) for f in features
+        (f.sentence, f.first_word, f.word_starts) for f in features
     ]
 
 

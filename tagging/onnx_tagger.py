@@ -1,42 +1,36 @@
-"""The inference engine: one onnxruntime session over a verified bundle, words in, IOB2 tags out.
+"""The onnxruntime tagger: one session over a verified bundle, words in, IOB2 tags out.
 
 Everything that scores or serves an exported model goes through this class (export's verification,
-``nerd evaluate`` on a bundle, ``nerd serve``), so what was measured is what runs.
+``nerd evaluate`` on a bundle, ``nerd label``, ``nerd serve``), so what was measured is what runs. Its
+PyTorch twin for training checkpoints is :class:`nerd.tagging.torch_tagger.TorchTagger`.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from nerd.decoding import DEFAULT_DECODING, Decoding, decode, decode_indices, log_of, log_softmax
+from nerd.decoding import DEFAULT_DECODING, Decoding, decode_indices, log_of
 from nerd.errors import ModelBundleError
 from nerd.inference_batches import inference_batches
 from nerd.model_bundle import MODEL_FILE, BundleContents, Manifest, verified_bundle
-from nerd.service.encoding import Window, WordEncoder, pad_token_id
 from nerd.spans import repair_iob2
+from nerd.tagging.encoding import Window, WordEncoder, pad_token_id
+from nerd.tagging.reading import Aggregation, WordPredictions, aggregate
+from nerd.tagging.window_tagger import WindowTagger
+from nerd.word_scores import softmax
 
-Aggregation = Literal["first", "average", "max"]
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 # onnxruntime's fused SkipLayerNormalization and BiasGelu CPU kernels were slower on the development
 # machine than the Add + LayerNormalization and Add + Gelu they replace (CoNLL dev, shipped int8 model:
 # model time 3.38 -> 3.03 s with the first one off); on CUDA the fusions pay and stay on.
 SLOW_CPU_FUSIONS = ("SkipLayerNormFusion", "BiasGeluFusion")
-
-
-@dataclass(frozen=True)
-class Reading:
-    """How words get their labels: sub-token aggregation and sequence decoding (a request may choose)."""
-
-    aggregation: Aggregation = "first"
-    decoding: Decoding = DEFAULT_DECODING
 
 
 class ProviderUnavailable(ModelBundleError):
@@ -51,7 +45,7 @@ def default_threads() -> int:
         return os.cpu_count() or 1
 
 
-class OnnxTagger:
+class OnnxTagger(WindowTagger):
     """A bundle loaded for inference.
 
     ``providers`` lists onnxruntime execution providers in order of preference; a provider that was asked
@@ -139,26 +133,6 @@ class OnnxTagger:
         self.session_seconds += time.perf_counter() - tick
         return output.astype(np.float32, copy=False)
 
-    def tag(
-        self,
-        sentences: Sequence[Sequence[str]],
-        *,
-        batch_size: int = 64,
-        stride: int = 0,
-        decoding: Decoding = DEFAULT_DECODING,
-    ) -> list[list[str]]:
-        """IOB2 tags for the words of every sentence, each word scored on its first sub-token."""
-        windows = self.encoder.encode(sentences, stride=stride)
-        return tag_windows(
-            windows, [len(s) for s in sentences], self.labels, self.logits, batch_size, decoding=decoding
-        )
-
-    def word_probabilities(
-        self, sentences: Sequence[Sequence[str]], *, batch_size: int = 64, stride: int = 0
-    ) -> list[np.ndarray]:
-        """Each sentence's ``(words, labels)`` label distribution, read at each word's first sub-token."""
-        return word_distributions(self.encoder, self.labels, self.logits, sentences, batch_size, stride)
-
     def analyse(
         self,
         sentences: Sequence[Sequence[str]],
@@ -232,93 +206,3 @@ def _required(contents: BundleContents, name: str) -> bytes:
     if data is None:
         raise ModelBundleError(f"no {name} in the bundle", path=contents.directory)
     return data
-
-
-@dataclass(frozen=True)
-class WordPredictions:
-    """One sentence's word labels (valid IOB2), each label's probability, and whether a limit cut it."""
-
-    tags: list[str]
-    probabilities: list[float]
-    truncated: bool
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
-
-
-def aggregate(rows: np.ndarray, how: Aggregation) -> np.ndarray:
-    """One probability vector for a word from those of its sub-tokens.
-
-    ``first``: the first sub-token's (what training labelled); ``average``: the mean over the
-    sub-tokens; ``max``: the sub-token whose best label is most probable.
-
-    >>> rows = np.array([[0.6, 0.4], [0.1, 0.9]])
-    >>> [aggregate(rows, how).tolist() for how in ("first", "average", "max")]
-    [[0.6, 0.4], [0.35, 0.65], [0.1, 0.9]]
-    """
-    if how == "first":
-        return rows[0]
-    if how == "average":
-        return rows.mean(axis=0)
-    return rows[int(rows.max(axis=-1).argmax())]
-
-
-def word_logits(
-    windows: Sequence[Window],
-    sentence_lengths: Sequence[int],
-    labels: Sequence[str],
-    logits: Callable[[Sequence[Window]], np.ndarray],
-    batch_size: int,
-    on_batch: Callable[[list[int], np.ndarray], None] | None = None,
-) -> list[np.ndarray]:
-    """Each sentence's ``(words, labels)`` logits, every word read at its first sub-token in the window
-    that owns it; windows run in batches of similar length. ``on_batch`` sees each batch's window
-    indices and logits."""
-    # A word no window owns (none does, by construction) would score "O" certain rather than be lost.
-    certain_o = np.full(len(labels), -np.inf, dtype=np.float32)
-    certain_o[list(labels).index("O") if "O" in labels else 0] = 0.0
-    scores = [np.tile(certain_o, (length, 1)) for length in sentence_lengths]
-    for batch in inference_batches([len(w) for w in windows], batch_size):
-        chosen = [windows[i] for i in batch]
-        batch_logits = logits(chosen)
-        if on_batch is not None:
-            on_batch(batch, batch_logits)
-        for window, rows in zip(chosen, batch_logits, strict=True):
-            sentence = scores[window.sentence]
-            for offset, position in enumerate(window.word_starts):
-                word = window.first_word + offset
-                if window.owned[0] <= word < window.owned[1]:
-                    sentence[word] = rows[position]
-    return scores
-
-
-def word_distributions(
-    encoder: WordEncoder,
-    labels: Sequence[str],
-    logits: Callable[[Sequence[Window]], np.ndarray],
-    sentences: Sequence[Sequence[str]],
-    batch_size: int,
-    stride: int,
-) -> list[np.ndarray]:
-    """Softmax of :func:`word_logits` for words not yet encoded (any model behind ``logits``)."""
-    windows = encoder.encode(sentences, stride=stride)
-    scores = word_logits(windows, [len(s) for s in sentences], labels, logits, batch_size)
-    return [softmax(sentence) for sentence in scores]
-
-
-def tag_windows(
-    windows: Sequence[Window],
-    sentence_lengths: Sequence[int],
-    labels: Sequence[str],
-    logits: Callable[[Sequence[Window]], np.ndarray],
-    batch_size: int,
-    on_batch: Callable[[list[int], np.ndarray], None] | None = None,
-    *,
-    decoding: Decoding = DEFAULT_DECODING,
-) -> list[list[str]]:
-    """Tags from any logits function (the session, or a reference model in export's verification):
-    :func:`word_logits`, each sentence decoded to valid IOB2 (:mod:`nerd.decoding`)."""
-    scores = word_logits(windows, sentence_lengths, labels, logits, batch_size, on_batch)
-    return decode([log_softmax(sentence) for sentence in scores], labels, decoding)

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from nerd.service.engine import SLOW_CPU_FUSIONS, OnnxTagger
+from nerd.tagging.onnx_tagger import SLOW_CPU_FUSIONS, OnnxTagger
 
 
 def test_spinning_and_the_slow_fusions_reach_the_session(bundle, monkeypatch):
