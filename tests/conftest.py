@@ -144,3 +144,10 @@ def exported_bundles(trained_model, tmp_path_factory):
         checkpoint=load_checkpoint(trained_model), variants=["fp32", "int8"], out_dir=out, verify_on=sample
     )
     return out, export_bundles(request), sample
+
+
+@pytest.fixture(scope="session")
+def bundle(exported_bundles):
+    """The tiny model's fp32 bundle (the int8 one is exercised by the export tests)."""
+    out, _, _ = exported_bundles
+    return out / "onnx-fp32"

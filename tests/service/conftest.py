@@ -3,13 +3,6 @@ import pytest
 pytest.importorskip("onnxruntime")
 
 
-@pytest.fixture(scope="session")
-def bundle(exported_bundles):
-    """The tiny model's fp32 bundle (the int8 one is exercised by the export tests)."""
-    out, _, _ = exported_bundles
-    return out / "onnx-fp32"
-
-
 @pytest.fixture
 def make_client(bundle):
     from fastapi.testclient import TestClient
