@@ -71,7 +71,10 @@ def import_cli(
     ] = HallucinationPolicy.keep_sentence,
 ) -> None:
     """Import a teacher's answers: parse, align entity strings to tokens, account for every record."""
-    with exit_on_error():
+    with exit_on_error(), progress_bar() as progress:
+        from nerd.annotation.import_run import run_import
+
+        task = progress.add_task("Importing answers", total=None)
         report = run_import(
             sources=sources,
             out=out,
@@ -82,45 +85,10 @@ def import_cli(
             labels=labels,
             label_map=label_map,
             drop_hallucinated=hallucinations is HallucinationPolicy.drop_sentence,
-        )
-        show_report(report)
-
-
-def run_import(
-    *,
-    sources: list[Path],
-    out: Path,
-    gold: Path | None = None,
-    json_report: Path | None = None,
-    retry_requests: Path | None = None,
-    conll: bool = False,
-    labels: Path | None = None,
-    label_map: Path | None = None,
-    drop_hallucinated: bool = False,
-) -> dict[str, Any]:
-    """Import ``sources`` into ``out`` and return the report (the function behind ``nerd import``)."""
-    from nerd.annotation.import_outputs import ImportPaths, check_outputs, write_import
-    from nerd.annotation.importing import ImportOptions, import_bundle
-    from nerd.annotation.teacher_eval import score_against_gold
-    from nerd.conll import read_conll
-    from nerd.labels import load_label_set
-
-    label_set = load_label_set(labels, label_map)
-    gold_corpus = read_conll(gold) if gold is not None else None
-    with progress_bar() as progress:
-        task = progress.add_task("Importing answers", total=None)
-        result = import_bundle(
-            sources,
-            ImportOptions(labels=label_set, drop_hallucinated=drop_hallucinated),
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
-    if gold_corpus is not None:
-        result.report["gold"] = score_against_gold(result.records, gold_corpus)
-    paths = ImportPaths(out, json_report=json_report, retry_requests=retry_requests, conll=conll)
-    check_outputs(paths, sources, result.inputs)
-    write_import(result, paths)
-    result.report["outputs"] = {"dir": str(out)}
-    return result.report
+        progress.stop()
+        show_report(report)
 
 
 def show_report(report: dict[str, Any]) -> None:

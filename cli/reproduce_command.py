@@ -78,7 +78,7 @@ def reproduce_cli(
 
 def _imported_teacher(grid: GridConfig, out: Path) -> GridData:
     """Import the teacher bundle's two parts once (phase 1 comes from the CoNLL part's gold scores)."""
-    from nerd.cli.import_command import run_import
+    from nerd.annotation.import_run import run_import
     from nerd.experiments.runner import GridData
 
     parts = {"conll": (grid.teacher.conll, grid.teacher.gold), "bbc": (grid.teacher.bbc, None)}

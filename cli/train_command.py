@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
+import contextlib
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,10 +15,12 @@ from rich.table import Table
 
 from nerd.cli.console import console, error_console, exit_on_error, progress_bar
 from nerd.errors import ConfigError
+from nerd.training.card import epoch_loss_and_f1
+from nerd.training.runs import RunsObserver, run_training
 
 if TYPE_CHECKING:
     from nerd.training.preparation import Prepared
-    from nerd.training.trainer import RunOptions, RunResult
+    from nerd.training.trainer import RunResult
 
 
 class Preset(StrEnum):
@@ -224,27 +227,40 @@ def train_cli(
             if base_model is None:
                 raise ConfigError("--with-earlier-data needs --base-model: the checkpoint to continue")
             from nerd.training.continuation import earlier_data
+            from nerd.training.runs import union
 
             earlier_distilled, earlier_original = earlier_data(base_model)
-            distilled = _union(earlier_distilled, distilled)
-            original = _union(earlier_original, original)
-        run_training(
-            distilled=distilled,
-            soft=list(soft or []),
-            original=original,
-            dev=dev,
-            schedule=schedule,
-            hyperparameters=hyperparameters,
-            seeds=parse_seeds(seeds),
-            base_model=base_model,
-            label_map=label_map,
-            out=out,
-            resume=resume,
-            force=force,
-            device=device.value,
-            threads=threads,
-            keep_checkpoint=keep_checkpoint,
-        )
+            distilled = union(earlier_distilled, distilled)
+            original = union(earlier_original, original)
+        from nerd.training.trainer import TrainingInterrupted
+
+        try:
+            runs = run_training(
+                distilled=distilled,
+                soft=list(soft or []),
+                original=original,
+                dev=dev,
+                schedule=schedule,
+                hyperparameters=hyperparameters,
+                seeds=parse_seeds(seeds),
+                base_model=base_model,
+                label_map=label_map,
+                out=out,
+                resume=resume,
+                force=force,
+                device=device.value,
+                threads=threads,
+                keep_checkpoint=keep_checkpoint,
+                observer=_ProgressObserver(),
+            )
+        except TrainingInterrupted as interrupted:
+            error_console.print(f"[bold yellow]stopped:[/] {escape(str(interrupted))}")
+            raise typer.Exit(code=130) from None
+        if runs.summary is not None:
+            show_summary(runs.summary)
+            console.print(f"Summary in {out / 'summary.md'}")
+        else:
+            show_scores(runs.results[0])
 
 
 def _hyperparameters(preset: Any, overrides: dict[str, Any]) -> Any:
@@ -259,14 +275,6 @@ def _hyperparameters(preset: Any, overrides: dict[str, Any]) -> Any:
         raise ConfigError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
 
 
-def _union(first: list[Path], second: list[Path]) -> list[Path]:
-    """Both lists in order, each file once."""
-    seen: dict[Path, Path] = {}
-    for path in [*first, *second]:
-        seen.setdefault(path.resolve(), path)
-    return list(seen.values())
-
-
 def parse_seeds(text: str) -> list[int]:
     """``"1,2,3"`` as ``[1, 2, 3]``; duplicates and non-integers are errors."""
     try:
@@ -278,125 +286,38 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _run_directories(out: Path, seeds: list[int]) -> dict[int, Path]:
-    if len(seeds) == 1:
-        return {seeds[0]: out}
-    return {seed: out / f"seed-{seed}" for seed in seeds}
+class _ProgressObserver(RunsObserver):
+    """Shows the plan, a bar per epoch, and one line of results after each epoch and each seed."""
 
-
-def _check_out(out: Path, resume: bool, force: bool) -> None:
-    if resume and force:
-        raise ConfigError("--resume and --force contradict each other")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not resume:
-        if not force:
-            raise ConfigError(f"{out} is not empty: --resume to continue its runs, --force to start over")
-        shutil.rmtree(out)
-
-
-def run_training(
-    *,
-    distilled: list[Path],
-    original: list[Path],
-    soft: list[Path] | None = None,
-    dev: Path,
-    schedule: str,
-    hyperparameters: Any,
-    seeds: list[int],
-    base_model: Path | None,
-    label_map: Path | None,
-    out: Path,
-    resume: bool = False,
-    force: bool = False,
-    device: str = "auto",
-    threads: int | None = None,
-    keep_checkpoint: bool = False,
-) -> list[RunResult]:
-    """Train one run per seed (the function behind ``nerd train``); returns the results in seed order."""
-    from nerd.training.card import read_card
-    from nerd.training.checkpoints import read_progress
-    from nerd.training.preparation import prepare
-    from nerd.training.summary import write_summary
-    from nerd.training.trainer import RunOptions
-
-    _check_out(out, resume, force)
-    with console.status("Reading data and checking the encoder"):
-        prepared = prepare(
-            distilled=distilled,
-            soft=soft or [],
-            original=original,
-            dev=dev,
-            schedule=schedule,
-            hyperparameters=hyperparameters,
-            base_model=base_model,
-            label_map=label_map,
-        )
-    for warning in prepared.warnings:
-        error_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
-    show_plan(prepared)
-    results: list[RunResult] = []
-    for seed, run_dir in _run_directories(out, seeds).items():
-        card = read_card(run_dir) if resume else None
-        if card is not None and card.get("status") in {"complete", "early-stopped"}:
-            console.print(f"seed {seed}: already finished in {run_dir}, not re-run")
-            results.append(_finished(run_dir, card))
-            continue
-        has_checkpoint = resume and run_dir.is_dir() and read_progress(run_dir) is not None
-        if resume and not has_checkpoint and run_dir.exists() and any(run_dir.iterdir()):
-            if card is None:
-                raise ConfigError(f"{run_dir} holds no nerd run to resume; --force starts over there")
-            shutil.rmtree(run_dir)  # stopped before its first checkpoint: nothing to keep
-        options = RunOptions(
-            seed=seed,
-            out_dir=run_dir,
-            resume=has_checkpoint,
-            device=device,
-            threads=threads,
-            keep_checkpoint=keep_checkpoint,
-        )
-        results.append(_train_one(prepared, options))
-    if len(seeds) > 1:
-        summary = write_summary(out, str(prepared.schedule), [_run_summary(r) for r in results])
-        show_summary(summary)
-        console.print(f"Summary in {out / 'summary.md'}")
-    else:
-        show_scores(results[0])
-    return results
-
-
-def _finished(run_dir: Path, card: dict[str, Any]) -> RunResult:
-    from nerd.training.trainer import RunResult
-
-    return RunResult(
-        out_dir=run_dir,
-        history=card["history"],
-        best_epoch=card["best_epoch"],
-        best_scores=card["best_dev"],
-        wall_seconds=card["wall_seconds"],
-        stopped_early=card["status"] == "early-stopped",
-        card=card,
-    )
-
-
-def _run_summary(result: RunResult) -> dict[str, Any]:
-    return {
-        "seed": result.card.get("seed"),
-        "out_dir": str(result.out_dir),
-        "best_epoch": result.best_epoch,
-        "dev": result.best_scores,
-        "mean_epoch_seconds": round(result.mean_epoch_seconds, 2),
-        "wall_seconds": round(result.wall_seconds, 1),
-    }
-
-
-class _ProgressObserver:
-    """Shows a bar per epoch and one line of results after it."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
+    def __init__(self) -> None:
+        self.progress: Progress | None = None
         self.task: Any = None
         self.seed = 0
+
+    @contextlib.contextmanager
+    def preparing(self) -> Iterator[None]:
+        with console.status("Reading data and checking the encoder"):
+            yield
+
+    def prepared(self, prepared: Prepared) -> None:
+        for warning in prepared.warnings:
+            error_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        show_plan(prepared)
+
+    @contextlib.contextmanager
+    def seed_running(self, seed: int) -> Iterator[None]:
+        self.progress, self.task = progress_bar(), None
+        with self.progress:
+            yield
+
+    def seed_skipped(self, seed: int, run_dir: Path) -> None:
+        console.print(f"seed {seed}: already finished in {run_dir}, not re-run")
+
+    def seed_finished(self, result: RunResult) -> None:
+        console.print(
+            f"seed {self.seed}: best epoch {result.best_epoch}, dev micro F1 "
+            f"{result.best_scores['micro']['f1']:.4f}; model in {result.out_dir}"
+        )
 
     def run_started(self, seed: int, start_epoch: int, epochs: int) -> None:
         self.seed = seed
@@ -404,42 +325,26 @@ class _ProgressObserver:
             console.print(f"seed {seed}: resuming after epoch {start_epoch} of {epochs}")
 
     def epoch_started(self, epoch: int, epochs: int, batches: int) -> None:
+        assert self.progress is not None
         if self.task is not None:
             self.progress.remove_task(self.task)
         self.task = self.progress.add_task(f"seed {self.seed} epoch {epoch}/{epochs}", total=batches)
 
     def batch_done(self, loss: float) -> None:
+        assert self.progress is not None
         self.progress.update(self.task, advance=1)
 
     def evaluation_started(self, windows: int) -> None:
+        assert self.progress is not None
         self.progress.update(self.task, description=f"{self.progress.tasks[-1].description} scoring dev")
 
     def epoch_done(self, record: dict[str, Any]) -> None:
-        from nerd.training.card import epoch_loss_and_f1
-
         loss, f1 = epoch_loss_and_f1(record)
         console.print(
             f"seed {self.seed} epoch {record['epoch']:>3}  w0 {record['w0']:.2f}  loss {loss}  "
             f"dev F1 {f1}  "
             f"({record['train_seconds']:.1f} s train, {record['eval_seconds']:.1f} s dev)"
         )
-
-
-def _train_one(prepared: Prepared, options: RunOptions) -> RunResult:
-    from nerd.training.trainer import TrainingInterrupted, train_run
-
-    progress = progress_bar()
-    try:
-        with progress:
-            result = train_run(prepared, options, _ProgressObserver(progress))
-    except TrainingInterrupted as interrupted:
-        error_console.print(f"[bold yellow]stopped:[/] {escape(str(interrupted))}")
-        raise typer.Exit(code=130) from None
-    console.print(
-        f"seed {options.seed}: best epoch {result.best_epoch}, dev micro F1 "
-        f"{result.best_scores['micro']['f1']:.4f}; model in {result.out_dir}"
-    )
-    return result
 
 
 def show_plan(prepared: Prepared) -> None:
