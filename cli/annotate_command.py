@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
+from nerd.annotation.annotate import AnnotateObserver, Via
 from nerd.cli.console import console, error_console, exit_on_error, progress_bar
 from nerd.errors import ConfigError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from nerd.annotation.annotate_run import Accounting, AnnotateRun, Estimate
-    from nerd.annotation.batch_transport import BatchTally
-    from nerd.annotation.openai_clients import Endpoint
-    from nerd.annotation.retry_policy import RetryPolicy
-
-
-class Via(StrEnum):
-    batch = "batch"
-    chat = "chat"
+    from nerd.annotation.batch_transport import BatchPart, BatchTally
+    from nerd.annotation.chat_transport import ChatTally
 
 
 def annotate_cli(
@@ -143,157 +139,96 @@ def annotate_cli(
 ) -> None:
     """Send annotation requests to an LLM (Batch API or a chat endpoint); every id ends in
     output.jsonl or errors.jsonl, ready for nerd import."""
-    from nerd.annotation.annotate_run import AnnotateRun
+    from nerd.annotation.annotate import BatchOptions, ChatOptions, annotate, batch_states, open_run
     from nerd.annotation.openai_clients import Endpoint
     from nerd.annotation.retry_policy import RetryPolicy
 
     with exit_on_error():
-        if via is Via.chat and base_url is None:
-            raise ConfigError(
-                "--via chat needs --base-url: the OpenAI-compatible endpoint, e.g. http://host:8080/v1"
-            )
         if check and via is not Via.batch:
             raise ConfigError("--check reports on batches: use it with --via batch")
         endpoint = Endpoint(base_url, api_key_file, azure_api_version, timeout)
-        run = AnnotateRun.open(
-            requests, out, model=model, temperature=temperature, repair=not (dry_run or check)
+        run = open_run(
+            requests, out, via, endpoint, model=model, temperature=temperature, changes=not (dry_run or check)
         )
         if check:
-            with _api_errors(endpoint):
-                _check_batches(run, endpoint)
+            _show_batches(batch_states(run, endpoint), run)
+            _show_accounting(run.accounting(), run.directory)
             return
         if dry_run:
             _show_estimate(run.estimate(price), run, via)
             return
-        run.write_requests(via.value)
-        if retry_errors:
-            again = run.retry_failures()
-            console.print(f"{again} failed request(s) will be sent again")
-        if via is Via.chat:
-            policy = RetryPolicy(max_retries=max_retries, base_delay=backoff, max_server_wait=max_retry_wait)
-            _run_chat(run, endpoint, concurrency=concurrency, rpm=rpm, policy=policy)
-        else:
-            with _api_errors(endpoint):
-                _run_batches(run, endpoint, wait=wait, poll_interval=poll_interval, batch_size=batch_size)
-        _show_accounting(run.accounting(), out)
-
-
-@contextlib.contextmanager
-def _api_errors(endpoint: Endpoint) -> Iterator[None]:
-    """An SDK error the SDK's own retries did not mend becomes one line; state.json keeps the rest."""
-    import openai
-
-    from nerd.annotation.openai_clients import EndpointError
-
-    try:
-        yield
-    except openai.OpenAIError as error:
-        where = endpoint.base_url or "api.openai.com"
-        raise EndpointError(
-            f"{where}: {error}; what was done is in state.json, the same command resumes"
-        ) from None
-
-
-def _run_chat(
-    run: AnnotateRun, endpoint: Endpoint, *, concurrency: int, rpm: float | None, policy: RetryPolicy
-) -> None:
-    import asyncio
-
-    from nerd.annotation.chat_transport import send_chat_requests
-    from nerd.annotation.rate_limit import RateLimiter
-
-    pending = run.pending()
-    if not pending:
-        console.print("Every request is already answered or failed; nothing to send")
-        return
-
-    async def main() -> None:
-        client = endpoint.async_client(key_required=False)
-        async with client:
-            with progress_bar() as progress:
-                task = progress.add_task(f"Asking {endpoint.base_url}", total=len(pending))
-                await send_chat_requests(
-                    client,
-                    pending,
-                    run.log,
-                    concurrency=concurrency,
-                    limiter=RateLimiter(rpm),
-                    policy=policy,
-                    on_done=lambda tally: progress.update(
-                        task,
-                        completed=tally.answered + tally.failed,
-                        description=f"Asking ({tally.failed} failed, {tally.retries} retries)",
-                    ),
-                )
-
-    asyncio.run(main())
-
-
-def _run_batches(
-    run: AnnotateRun, endpoint: Endpoint, *, wait: bool, poll_interval: float, batch_size: int
-) -> None:
-    from nerd.annotation.batch_transport import BatchRun, wait_for_batches
-
-    client = endpoint.sync_client(key_required=True)
-    batches = BatchRun(
-        client,
-        run.directory,
-        run.log,
-        state_extra=run.state(via="batch"),
-        azure=endpoint.is_azure,
-        max_requests=batch_size,
-    )
-    new = batches.plan_parts(run.requests)
-    if new:
-        console.print(
-            f"{sum(part.requests for part in new)} request(s) in {len(new)} new batch input file(s)"
+        policy = RetryPolicy(max_retries=max_retries, base_delay=backoff, max_server_wait=max_retry_wait)
+        accounting = annotate(
+            run,
+            via,
+            endpoint,
+            retry_errors=retry_errors,
+            chat=ChatOptions(concurrency=concurrency, rpm=rpm, policy=policy),
+            batch=BatchOptions(wait=wait, poll_interval=poll_interval, batch_size=batch_size),
+            observer=_ProgressDisplay(),
         )
-    batches.submit()
-    if not wait:
-        console.print("Batches submitted; run the same command to collect them (or --check for their state)")
-        return
-    with progress_bar() as progress:
-        task = progress.add_task("Batches running", total=None)
-
-        def show(tally: BatchTally) -> None:
-            states = ", ".join(f"{count} {status}" for status, count in sorted(tally.statuses.items()))
-            progress.update(
-                task,
-                total=tally.requests,
-                completed=tally.completed + tally.failed,
-                description=f"Batches: {states}",
-            )
-
-        wait_for_batches(batches, poll_interval=poll_interval, on_poll=show)
+        _show_accounting(accounting, out)
 
 
-def _check_batches(run: AnnotateRun, endpoint: Endpoint) -> None:
-    from nerd.annotation.batch_transport import BatchRun
+class _ProgressDisplay(AnnotateObserver):
+    """A progress bar for the chat requests or the batches, and each note as a line."""
 
-    batches = BatchRun(
-        endpoint.sync_client(key_required=True), run.directory, run.log, state_extra=run.state(via="batch")
-    )
-    if not batches.state.parts:
+    def __init__(self) -> None:
+        self.progress: Progress | None = None
+        self.task: Any = None
+
+    def note(self, text: str) -> None:
+        console.print(text)
+
+    @contextlib.contextmanager
+    def chat_running(self, endpoint: str, total: int) -> Iterator[None]:
+        with progress_bar() as self.progress:
+            self.task = self.progress.add_task(f"Asking {endpoint}", total=total)
+            yield
+
+    def chat_progress(self, tally: ChatTally) -> None:
+        assert self.progress is not None
+        self.progress.update(
+            self.task,
+            completed=tally.answered + tally.failed,
+            description=f"Asking ({tally.failed} failed, {tally.retries} retries)",
+        )
+
+    @contextlib.contextmanager
+    def batches_running(self) -> Iterator[None]:
+        with progress_bar() as self.progress:
+            self.task = self.progress.add_task("Batches running", total=None)
+            yield
+
+    def batch_progress(self, tally: BatchTally) -> None:
+        assert self.progress is not None
+        states = ", ".join(f"{count} {status}" for status, count in sorted(tally.statuses.items()))
+        self.progress.update(
+            self.task,
+            total=tally.requests,
+            completed=tally.completed + tally.failed,
+            description=f"Batches: {states}",
+        )
+
+
+def _show_batches(parts: list[BatchPart], run: AnnotateRun) -> None:
+    if not parts:
         console.print(f"{run.directory}: no batch submitted yet")
-    else:
-        batches.refresh(save=False)
-        table = Table(title="Batches", title_justify="left")
-        for column in ("input", "batch", "status", "requests", "completed", "failed", "collected"):
-            table.add_column(
-                column, justify="right" if column in {"requests", "completed", "failed"} else "left"
-            )
-        for part in batches.state.parts:
-            table.add_row(
-                part.file,
-                part.batch_id or "-",
-                part.status or "not submitted",
-                str(part.requests),
-                str(part.completed),
-                str(part.failed),
-                "yes" if part.collected else "no",
-            )
-        console.print(table)
-    _show_accounting(run.accounting(), run.directory)
+        return
+    table = Table(title="Batches", title_justify="left")
+    for column in ("input", "batch", "status", "requests", "completed", "failed", "collected"):
+        table.add_column(column, justify="right" if column in {"requests", "completed", "failed"} else "left")
+    for part in parts:
+        table.add_row(
+            part.file,
+            part.batch_id or "-",
+            part.status or "not submitted",
+            str(part.requests),
+            str(part.completed),
+            str(part.failed),
+            "yes" if part.collected else "no",
+        )
+    console.print(table)
 
 
 def _show_estimate(estimate: Estimate, run: AnnotateRun, via: Via) -> None:

@@ -28,24 +28,6 @@ def parse_ints(text: str, option: str) -> list[int]:
     return values
 
 
-def checkpoint_holding(bundle: Path, source_model: str) -> Path | None:
-    """The training directory around a bundle that ``nerd export`` left inside it, else None."""
-    parent = bundle.resolve().parent
-    if parent.name == Path(source_model).name and (parent / "config.json").is_file():
-        return parent
-    return None
-
-
-def _is_checkpoint(path: Path) -> bool:
-    from nerd.errors import InputError
-    from nerd.tagging.opening import ModelKind, model_kind
-
-    try:
-        return model_kind(path) is ModelKind.checkpoint
-    except InputError:
-        return False
-
-
 def bench_cli(
     model: Annotated[
         Path, typer.Argument(help="A bundle directory (onnx-<variant>/).", file_okay=False, exists=True)
@@ -117,72 +99,33 @@ def bench_cli(
     with exit_on_error():
         from nerd.atomic import atomic_write_text
         from nerd.evaluation.bench_plot import plot_bench
-        from nerd.evaluation.benchmarking import measure, onnx_backend, pipeline_backend, pytorch_backend
-        from nerd.evaluation.http_load import run_clients
-        from nerd.export.verification import load_sample
-        from nerd.model_bundle import read_manifest
-        from nerd.tagging.onnx_tagger import CPU, CUDA, default_threads
+        from nerd.evaluation.bench_run import BenchRequest, gate_failures, run_bench
 
-        sizes, words, clients = (
-            parse_ints(batch_sizes, "--batch-sizes"),
-            parse_ints(lengths, "--lengths"),
-            parse_ints(concurrency, "--concurrency"),
+        key = None
+        if api_key_file:
+            key = next((line.strip() for line in api_key_file.read_text().splitlines() if line.strip()), None)
+        request = BenchRequest(
+            model=model,
+            checkpoint=checkpoint,
+            data=data,
+            batch_sizes=tuple(parse_ints(batch_sizes, "--batch-sizes")),
+            lengths=tuple(parse_ints(lengths, "--lengths")),
+            seconds=seconds,
+            pytorch=pytorch,
+            url=url,
+            concurrency=tuple(parse_ints(concurrency, "--concurrency")),
+            duration=duration,
+            api_key=key,
+            threads=threads,
+            spinning=spinning,
         )
-        cores = threads or default_threads()
-        manifest = read_manifest(model)
-        pool = load_sample(data).sentences
-        import onnxruntime
-
-        providers = [CPU]
-        if CUDA in onnxruntime.get_available_providers() and manifest.variant != "int8":
-            providers.append(CUDA)
-        rows: list[dict[str, Any]] = []
-        tokens_of = None
         with error_console.status("measuring") as status:
-            backends = []
-            for provider in providers:
-                backend, counter = onnx_backend(model, provider, cores, spinning=spinning)
-                backends.append(backend)
-                tokens_of = tokens_of or counter
-            source = checkpoint or checkpoint_holding(model, manifest.source_model)
-            if pytorch and source is not None and _is_checkpoint(source):
-                backends += [pytorch_backend(source, cores), pipeline_backend(source, cores)]
-            elif pytorch and source is not None:
-                error_console.print(f"no checkpoint at {source}: PyTorch rows skipped", markup=False)
-            elif pytorch:
-                error_console.print(
-                    "PyTorch rows skipped: give --checkpoint DIR, the training directory this bundle "
-                    f"was exported from ({Path(manifest.source_model).name!r} where it was made)",
-                    markup=False,
-                )
-            for backend in backends:
-                status.update(f"measuring {backend.name}")
-                try:
-                    rows += measure(
-                        backend, pool, batch_sizes=sizes, lengths=words, seconds=seconds, tokens_of=tokens_of
-                    )
-                except (RuntimeError, ValueError) as error:
-                    if backend.name.startswith("onnx"):
-                        raise
-                    # The comparison rows are a courtesy: a pipeline that cannot take a length skips it.
-                    error_console.print(f"[yellow]skipped {backend.name}:[/] {error}")
-            http_rows = []
-            if url:
-                key = None
-                if api_key_file:
-                    key = next(
-                        (line.strip() for line in api_key_file.read_text().splitlines() if line.strip()), None
-                    )
-                texts = [" ".join(sentence) for sentence in pool]
-                for count in clients:
-                    status.update(f"HTTP load, {count} clients")
-                    http_rows.append(run_clients(url, texts, count, seconds=duration, api_key=key))
-        report = {
-            "model": f"{manifest.name} ({manifest.variant})",
-            "cores": cores,
-            "in_process": rows,
-            "http": http_rows,
-        }
+            report = run_bench(
+                request,
+                on_status=status.update,
+                on_note=lambda note: error_console.print(note, markup=False),
+            )
+        rows, http_rows = report["in_process"], report["http"]
         show(rows, http_rows)
         if json_out:
             atomic_write_text(json_out, json.dumps(report, indent=2) + "\n")
@@ -193,44 +136,6 @@ def bench_cli(
             error_console.print(f"[bold red]gate failed:[/] {failure}")
         if failures:
             raise typer.Exit(code=2)
-
-
-def gate_failures(
-    rows: list[dict[str, Any]],
-    http_rows: list[dict[str, Any]],
-    max_p95_ms: float | None,
-    min_throughput: float | None,
-) -> list[str]:
-    """The gates a deployment script relies on, judged on the ONNX rows and the HTTP sweep."""
-    failures = []
-    onnx = [r for r in rows if r["backend"].startswith("onnx") and "CPU" in r["backend"]] or [
-        r for r in rows if r["backend"].startswith("onnx")
-    ]
-    if max_p95_ms is not None:
-        singles = [r for r in onnx if r["batch_size"] == min(x["batch_size"] for x in onnx)]
-        worst = max(r["p95_ms"] for r in singles)
-        if worst > max_p95_ms:
-            failures.append(f"in-process p95 {worst} ms exceeds --max-p95-ms {max_p95_ms}")
-        if http_rows and (http_rows[0]["p95_ms"] is None or http_rows[0]["p95_ms"] > max_p95_ms):
-            failures.append(
-                f"HTTP p95 {http_rows[0]['p95_ms']} ms at {http_rows[0]['clients']} client(s) exceeds "
-                f"--max-p95-ms {max_p95_ms}"
-            )
-    if min_throughput is not None:
-        best = max(r["sentences_per_s"] for r in onnx)
-        if best < min_throughput:
-            failures.append(f"in-process {best} sentences/s is below --min-throughput {min_throughput}")
-        if http_rows and max(r["requests_per_s"] for r in http_rows) < min_throughput:
-            failures.append(
-                f"HTTP {max(r['requests_per_s'] for r in http_rows)} requests/s is below "
-                f"--min-throughput {min_throughput}"
-            )
-    if any(sum(r["errors"].values()) for r in http_rows):
-        failures.append(
-            "HTTP errors: "
-            + ", ".join(f"{r['clients']} clients {r['errors']}" for r in http_rows if r["errors"])
-        )
-    return failures
 
 
 def show(rows: list[dict[str, Any]], http_rows: list[dict[str, Any]]) -> None:

@@ -14,8 +14,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from nerd.cli.console import console, error_console, exit_on_error, progress_bar
+from nerd.cli.settings_help import described
 from nerd.errors import ConfigError
 from nerd.training.card import epoch_loss_and_f1
+from nerd.training.presets import Hyperparameters
 from nerd.training.runs import RunsObserver, run_training
 
 if TYPE_CHECKING:
@@ -96,32 +98,27 @@ def train_cli(
             "The options below override single values."
         ),
     ] = Preset.paper,
-    epochs: Annotated[int | None, typer.Option(help="Epochs (T of the schedule).", min=1)] = None,
+    epochs: Annotated[int | None, typer.Option(help=described(Hyperparameters, "epochs"), min=1)] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.", min=0.0)] = None,
-    lr_decay: Annotated[
-        float | None, typer.Option(help="Multiply the learning rate by this after every epoch (paper: 0.95).")
+    lr_decay: Annotated[float | None, typer.Option(help=described(Hyperparameters, "lr_decay"))] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help=described(Hyperparameters, "batch_size"), min=1)
     ] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Windows per optimizer step.", min=1)] = None,
     max_length: Annotated[
         int | None,
-        typer.Option(help="Sub-tokens per window, special tokens included; longer sentences are split."),
+        typer.Option(help=described(Hyperparameters, "max_length")),
     ] = None,
     label_all_subtokens: Annotated[
         bool,
         typer.Option(
             "--label-all-subtokens",
-            help="Train on every sub-token (I- after a B- word start) instead of each word's first only.",
+            help=described(Hyperparameters, "label_all_subtokens"),
         ),
     ] = False,
-    patience: Annotated[
-        int | None, typer.Option(help="Stop after this many epochs without a better dev F1.", min=1)
-    ] = None,
+    patience: Annotated[int | None, typer.Option(help=described(Hyperparameters, "patience"), min=1)] = None,
     epoch_selection: Annotated[
         EpochSelection,
-        typer.Option(
-            help="best: score dev after every epoch and keep the best epoch; last: train every epoch, then "
-            "score and keep the final one (faster; no choice made on the dev set, as in the paper)."
-        ),
+        typer.Option(help=described(Hyperparameters, "epoch_selection")),
     ] = EpochSelection.best,
     seeds: Annotated[
         str,
@@ -165,23 +162,19 @@ def train_cli(
     ] = None,
     precision: Annotated[
         Precision | None,
-        typer.Option(
-            help="Compute precision (weights stay fp32): auto is bf16 where the CPU or GPU has it natively. "
-            "Default: the preset's (paper fp32, cpu auto)."
-        ),
+        typer.Option(help=described(Hyperparameters, "precision")),
     ] = None,
     freeze_embeddings: Annotated[
         bool | None,
         typer.Option(
             "--freeze-embeddings/--train-embeddings",
-            help="Keep the word-embedding matrix fixed. Default: the preset's (paper: trained, cpu: fixed).",
+            help=described(Hyperparameters, "freeze_embeddings"),
         ),
     ] = None,
     dropout: Annotated[
         float | None,
         typer.Option(
-            help="Dropout probability of every dropout layer in the encoder. "
-            "Default: the preset's (paper: the encoder's own, cpu: 0).",
+            help=described(Hyperparameters, "dropout"),
             min=0.0,
             max=0.99,
         ),
@@ -189,8 +182,7 @@ def train_cli(
     soft_temperature: Annotated[
         float | None,
         typer.Option(
-            help="Temperature the soft labels are learnt at (above 1 flattens them; the loss is scaled by "
-            "its square). Default: 1.",
+            help=described(Hyperparameters, "soft_temperature"),
             min=0.01,
             max=100.0,
         ),

@@ -69,7 +69,7 @@ def main(
 ) -> None:
     from nerd.evaluation.evaluating import evaluate
     from nerd.export.onnx_variants import copy_support_files, quantize_int8
-    from nerd.export.verification import load_sample
+    from nerd.sample_sentences import load_sample
 
     chosen = list(GROUPS) if groups == "all" else groups.split(",")
     unknown = [g for g in chosen if parse_group(g)[0] not in GROUPS]

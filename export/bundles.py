@@ -26,13 +26,12 @@ from nerd.export.onnx_variants import Int8Target, convert_fp16, copy_support_fil
 from nerd.export.verification import (
     DEFAULT_ALLOWED_DROP,
     ReferenceRun,
-    Sample,
-    load_sample,
     providers_for,
     reference_run,
     verify_variant,
 )
 from nerd.model_bundle import MANIFEST, MODEL_FILE, Manifest, Variant, checksums
+from nerd.sample_sentences import Sample, load_sample
 from nerd.tagging.checkpoint import CARD_FILES, Checkpoint
 from nerd.tagging.onnx_tagger import CUDA, OnnxTagger, default_threads
 

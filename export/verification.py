@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nerd.checksums import file_sha256
-from nerd.conll import parse_conll, read_conll
 from nerd.model_bundle import MODEL_FILE
+from nerd.sample_sentences import Sample
 from nerd.scoring import entity_scores
 from nerd.tagging.checkpoint import Checkpoint
 from nerd.tagging.encoding import Window
@@ -29,35 +26,6 @@ from nerd.word_scores import tag_windows
 FP32_TOLERANCE = 1e-4
 DEFAULT_ALLOWED_DROP = 0.5  # F1 points (percent), the most a variant may lose against PyTorch
 BATCH_SIZE = 32
-
-
-@dataclass(frozen=True)
-class Sample:
-    """Labelled sentences to verify on."""
-
-    source: str
-    sha256: str | None
-    sentences: list[list[str]]
-    gold: list[list[str]]
-
-
-def load_sample(path: Path | None) -> Sample:
-    """The CoNLL file given, or the built-in sample of invented sentences."""
-    if path is not None:
-        corpus = read_conll(path)
-        source, digest = str(path), file_sha256(path)
-    else:
-        text = (
-            resources.files("nerd.export").joinpath("verification_sample.conll").read_text(encoding="utf-8")
-        )
-        corpus = parse_conll(text, source="built-in sample")
-        source, digest = "built-in sample (export/verification_sample.conll)", None
-    return Sample(
-        source=source,
-        sha256=digest,
-        sentences=[list(s.tokens) for s in corpus.sentences],
-        gold=[list(s.tags) for s in corpus.sentences],
-    )
 
 
 @dataclass

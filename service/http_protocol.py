@@ -31,8 +31,8 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     """httptools' protocol, with a request's headers due within ``header_timeout`` seconds of the
     connection opening (or of the request's first byte, on a kept-alive connection)."""
 
-    # None: read NERD_HEADER_TIMEOUT_S once per process (``nerd serve`` hands its settings to its worker
-    # processes through the environment; uvicorn gives a protocol class no settings of its own).
+    # None: read once per process from the settings ``nerd serve`` handed on (uvicorn gives a protocol
+    # class no settings of its own).
     header_timeout: ClassVar[float | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -42,9 +42,9 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     @classmethod
     def _timeout(cls) -> float:
         if cls.header_timeout is None:
-            from nerd.service.settings import ServiceSettings
+            from nerd.service.settings import worker_settings
 
-            cls.header_timeout = ServiceSettings().header_timeout_s
+            cls.header_timeout = worker_settings().header_timeout_s
         return cls.header_timeout
 
     def _arm(self) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import json
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +14,9 @@ from nerd.default_model import default_model_dir
 from nerd.errors import ConfigError
 from nerd.tagging.reading import ReadingSettings
 
+# ``nerd serve`` hands the settings it validated to its worker processes as one JSON value.
+SETTINGS_VARIABLE = "NERD_SERVE_SETTINGS"
+
 
 class ServiceSettings(ReadingSettings):
     """Everything the app reads at start-up; each field is ``NERD_<NAME>`` in the environment. How texts
@@ -20,14 +25,23 @@ class ServiceSettings(ReadingSettings):
 
     model_dir: Path | None = Field(
         default_factory=default_model_dir,
-        description="bundle directory (onnx-<variant>/); default: the English model shipped in models/",
+        description=(
+            "Bundle directory (onnx-<variant>/). Default: NERD_MODEL_DIR, else the English model "
+            "shipped under models/ (CoNLL types, int8 MiniLM)."
+        ),
     )
-    device: Literal["cpu", "cuda"] = "cpu"
-    threads: int | None = Field(default=None, ge=1, description="onnxruntime threads; default: the cores")
+    device: Literal["cpu", "cuda"] = Field(
+        default="cpu", description="cpu, or cuda (not ready, never a silent CPU fallback, without a GPU)."
+    )
+    threads: int | None = Field(
+        default=None, ge=1, description="onnxruntime threads per worker. Default: the cores / workers."
+    )
     spinning: bool = Field(
         default=False,
-        description="let onnxruntime's threads spin while waiting: a little faster on idle cores, more "
-        "than twice as slow when another process holds a core",
+        description=(
+            "Let onnxruntime's threads spin while waiting (NERD_SPINNING): a little faster on idle "
+            "cores, more than twice as slow when another process holds a core. Default: off."
+        ),
     )
     max_batch_tokens: int = Field(
         default=128,
@@ -39,8 +53,10 @@ class ServiceSettings(ReadingSettings):
         default=0.0,
         ge=0,
         le=1000,
-        description="how long a batch waits to fill; 0: a batch is whatever is queued when the model is "
-        "free, so a lone request never waits and requests arriving during a model call share the next",
+        description=(
+            "Longest wait for a batch to fill, in ms (NERD_MAX_WAIT_MS). Default 0: a batch is what "
+            "is queued when the model is free, so a lone request never waits."
+        ),
     )
     queue_size: int = Field(default=1024, ge=1, description="texts waiting; beyond it requests get 503")
     max_body_bytes: int = Field(default=1_000_000, ge=1)
@@ -62,22 +78,38 @@ class ServiceSettings(ReadingSettings):
         "of punctuation 20,000); a text over it gets 422",
     )
     api_keys: list[SecretStr] = Field(default_factory=list, description="accepted bearer tokens")
-    api_key_file: Path | None = Field(default=None, description="one accepted bearer token per line")
+    api_key_file: Path | None = Field(
+        default=None,
+        description="File of accepted API keys, one per line; /v1 then needs Authorization: Bearer.",
+    )
     admin_keys: list[SecretStr] = Field(
         default_factory=list, description="bearer tokens for /v1/admin; none: the admin routes are off"
     )
-    admin_key_file: Path | None = Field(default=None, description="one admin bearer token per line")
+    admin_key_file: Path | None = Field(
+        default=None,
+        description=(
+            "File of admin keys, one per line: POST /v1/admin/reload then needs one (an inference key "
+            "is not enough). Without admin keys the admin routes are off (kill -HUP still reloads)."
+        ),
+    )
     public_key_file: Path | None = Field(
-        default=None, description="Ed25519 public key (PEM) a bundle's bundle.sig must verify with"
+        default=None,
+        description="Ed25519 public key (PEM) of the bundle's signer (NERD_PUBLIC_KEY_FILE); see nerd sign.",
     )
     require_signature: bool = Field(
-        default=False, description="refuse any bundle (at start and on reload) not signed for public_key_file"
+        default=False,
+        description="Serve (and reload) only bundles whose bundle.sig verifies with --public-key.",
     )
     models_root: Path | None = Field(
         default=None,
-        description="directory a reload may take a bundle from (below it); none: only the current bundle",
+        description=(
+            "Directory a reload may load another bundle from (below it). Default: none, a reload only "
+            "reloads the bundle being served."
+        ),
     )
-    log_texts: bool = Field(default=False, description="put request texts in the access log")
+    log_texts: bool = Field(
+        default=False, description="Put request texts in the access log (off: they may be confidential)."
+    )
 
     def accepted_keys(self) -> list[bytes]:
         """The configured API keys (environment and file); empty means the API is open."""
@@ -112,3 +144,9 @@ def key_matches(presented: str, accepted: list[bytes]) -> bool:
     for key in accepted:
         found |= hmac.compare_digest(candidate, key)
     return found
+
+
+def worker_settings() -> ServiceSettings:
+    """The settings of a worker process: those ``serve`` handed on, else the environment's."""
+    handed = os.environ.get(SETTINGS_VARIABLE)
+    return ServiceSettings(**json.loads(handed)) if handed else ServiceSettings()

@@ -29,7 +29,9 @@ class ReadingSettings(BaseSettings):
         default=DEFAULT_DECODING, description="viterbi (valid IOB2 sequences) or argmax; a request may choose"
     )
     stride: int = Field(default=32, ge=0, description="sub-tokens of overlap between windows of long texts")
-    max_batch_size: int = Field(default=32, ge=1, le=1024, description="texts per model call")
+    max_batch_size: int = Field(
+        default=32, ge=1, le=1024, description="Texts per model call (NERD_MAX_BATCH_SIZE)."
+    )
 
 
 @dataclass(frozen=True)

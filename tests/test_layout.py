@@ -215,7 +215,7 @@ def test_the_wheel_holds_one_top_level_package(tmp_path):
         "nerd/cli/main.py",
         "nerd/training/trainer.py",
         "nerd/service/static/index.html",
-        "nerd/export/verification_sample.conll",
+        "nerd/verification_sample.conll",
     ):
         assert packaged in names
     (top_level_txt,) = (n for n in names if n.endswith(".dist-info/top_level.txt"))

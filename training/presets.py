@@ -21,36 +21,67 @@ class Hyperparameters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    epochs: int = Field(ge=1, le=10_000)
+    epochs: int = Field(ge=1, le=10_000, description="Epochs (T of the schedule).")
     learning_rate: float = Field(gt=0, le=1)
-    batch_size: int = Field(ge=1, le=65_536)
-    max_length: int = Field(ge=8, le=65_536)
-    lr_decay: float | None = Field(default=None, gt=0, le=1, description="per-epoch factor on the rate")
+    batch_size: int = Field(ge=1, le=65_536, description="Windows per optimizer step.")
+    max_length: int = Field(
+        ge=8,
+        le=65_536,
+        description="Sub-tokens per window, special tokens included; longer sentences are split.",
+    )
+    lr_decay: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Multiply the learning rate by this after every epoch (paper: 0.95).",
+    )
     weight_decay: float = Field(default=0.0, ge=0)
     max_grad_norm: float = Field(default=1.0, gt=0)
-    label_all_subtokens: bool = False
+    label_all_subtokens: bool = Field(
+        default=False,
+        description="Train on every sub-token (I- after a B- word start) instead of each word's first only.",
+    )
     freeze_embeddings: bool = Field(
-        default=False, description="keep the word-embedding matrix fixed (half the encoder's parameters)"
+        default=False,
+        description=(
+            "Keep the word-embedding matrix fixed. Default: the preset's (paper: trained, cpu: fixed)."
+        ),
     )
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
-        default="fp32", description="auto: bf16 where the CPU or GPU computes it natively, fp32 elsewhere"
+        default="fp32",
+        description=(
+            "Compute precision (weights stay fp32): auto is bf16 where the CPU or GPU has it "
+            "natively. Default: the preset's (paper fp32, cpu auto)."
+        ),
     )
     dropout: float | None = Field(
-        default=None, ge=0, lt=1, description="every dropout layer of the encoder; None: the encoder's own"
+        default=None,
+        ge=0,
+        lt=1,
+        description=(
+            "Dropout probability of every dropout layer in the encoder. Default: the preset's (paper: "
+            "the encoder's own, cpu: 0)."
+        ),
     )
     soft_temperature: float = Field(
         default=1.0,
         gt=0,
         le=100,
-        description="soft labels are learnt at this temperature: above 1 flattens the labeller's "
-        "distributions (the loss is scaled by its square, as in Hinton et al.'s distillation)",
+        description=(
+            "Temperature the soft labels are learnt at (above 1 flattens them; the loss is scaled by "
+            "its square). Default: 1."
+        ),
     )
     eval_batch_size: int = Field(default=64, ge=1)
-    patience: int | None = Field(default=None, ge=1, description="stop after this many epochs without gain")
+    patience: int | None = Field(
+        default=None, ge=1, description="Stop after this many epochs without a better dev F1."
+    )
     epoch_selection: Literal["best", "last"] = Field(
         default="best",
-        description="best: score dev after every epoch and keep the best; last: score and keep the final "
-        "epoch only (a fixed budget, as the paper trains, and no choice made on the dev set)",
+        description=(
+            "best: score dev after every epoch and keep the best epoch; last: train every epoch, then "
+            "score and keep the final one (faster; no choice made on the dev set, as in the paper)."
+        ),
     )
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from nerd.errors import InputError
 from nerd.export import verification
 from nerd.export.bundles import ExportRequest, VerificationFailed, bundle_dir, export_bundles
 from nerd.model_bundle import MANIFEST, find_mismatches, read_manifest, verified_manifest
+from nerd.sample_sentences import load_sample
 from nerd.tagging.checkpoint import load_checkpoint
 from nerd.tagging.onnx_tagger import OnnxTagger
 
@@ -129,7 +130,7 @@ def test_an_output_under_a_file_is_an_output_error(trained_model, tmp_path):
 
 
 def test_the_built_in_sample_is_labelled_conll(tmp_path):
-    sample = verification.load_sample(None)
+    sample = load_sample(None)
     assert len(sample.sentences) == 40 and sample.sha256 is None
     assert {tag[2:] for tags in sample.gold for tag in tags if tag != "O"} == {"PER", "ORG", "LOC", "MISC"}
 

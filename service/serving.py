@@ -1,0 +1,143 @@
+"""``nerd serve`` as a function: check everything in this process, then run uvicorn with one
+onnxruntime session per worker process.
+
+Workers are separate processes that build their own app (uvicorn's factory mode): they receive the
+settings this process validated as one JSON value (``NERD_SERVE_SETTINGS``), never re-parsed from
+option strings. Keys are not in it: key files are named by path, and keys given in ``NERD_API_KEYS`` /
+``NERD_ADMIN_KEYS`` reach the workers as they reached this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Callable, Iterator
+
+from fastapi import FastAPI
+
+from nerd.errors import ConfigError
+from nerd.model_bundle import verified_bundle
+from nerd.service.app import create_app
+from nerd.service.model_holder import check_signature_policy
+from nerd.service.settings import SETTINGS_VARIABLE, ServiceSettings, worker_settings
+
+# Secrets are never written into the environment by nerd: they come from files or from the operator's
+# own environment, which the workers inherit.
+_NOT_HANDED_ON = {"api_keys", "admin_keys"}
+
+LOG_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(message)s"},
+        "server": {"format": "%(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "access": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stdout"},
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "stream": "ext://sys.stderr"},
+    },
+    "loggers": {
+        "nerd.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        "nerd.service": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        "uvicorn": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
+}
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port something already listens on, before anything is printed or loaded.
+
+    uvicorn would find out only after the "call it" line, with a bare ``[Errno 98]``.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT by an earlier server is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} on {host} is already in use: stop what listens there, or choose another "
+                    f"port with --port N (make serve PORT=N)"
+                ) from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+def create_worker_app() -> FastAPI:
+    """uvicorn's factory for each worker process."""
+    return create_app(worker_settings())
+
+
+def check_serving(settings: ServiceSettings) -> None:
+    """Everything a worker would find wrong, found here first, with its reason (a worker's start-up
+    failure is a traceback from uvicorn): no model, an unreadable key file, a bundle that fails its
+    checksums, labels or signature, a model onnxruntime cannot load.
+
+    Raises:
+        ConfigError, ModelBundleError: what is wrong.
+    """
+    from nerd.tagging.onnx_tagger import OnnxTagger
+
+    create_app(settings)  # a missing model, an unreadable key file
+    contents = verified_bundle(settings.model_dir)  # type: ignore[arg-type]  (create_app checked it)
+    check_signature_policy(contents, settings)
+    if settings.device == "cpu":
+        OnnxTagger(contents, threads=1)  # loads the model it verified
+
+
+def serve(
+    settings: ServiceSettings,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    announce: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Check, then serve until stopped; ``announce`` hears the address once the checks have passed.
+
+    Raises:
+        ConfigError, ModelBundleError: a port in use, or what :func:`check_serving` finds.
+    """
+    import uvicorn
+
+    from nerd.service.http_protocol import HeaderDeadlineProtocol
+
+    check_port_free(host, port)
+    check_serving(settings)
+    os.environ[SETTINGS_VARIABLE] = settings.model_dump_json(exclude=_NOT_HANDED_ON)
+    announce(f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}")
+    with _shared_metrics(workers):
+        uvicorn.run(
+            "nerd.service.serving:create_worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_config=LOG_CONFIG,
+            # uvicorn has no deadline on a request's headers; this protocol adds one.
+            http=HeaderDeadlineProtocol,
+        )
+
+
+@contextlib.contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, prometheus_client's multiprocess mode: each worker writes its values into
+    one directory and /metrics answers for all of them (a directory the operator set is kept)."""
+    from nerd.service.metrics import MULTIPROCESS_DIR
+
+    if workers < 2 or os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="nerd-metrics-")
+    os.environ[MULTIPROCESS_DIR] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROCESS_DIR, None)
+        shutil.rmtree(directory, ignore_errors=True)
