@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from nerd.annotation.reject_reasons import RejectReason
 from nerd.errors import NerdError
 from nerd.labels import LabelSet
 
@@ -32,7 +33,7 @@ CODE_FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
 class AnswerError(NerdError):
     """An answer without a usable entity dictionary; ``reason`` is the rejection reason."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: RejectReason, detail: str) -> None:
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason}: {detail}")
@@ -47,10 +48,12 @@ def extract_entities(answer: str, labels: LabelSet | None = None) -> dict[str, l
             the last one does not parse, ``wrong_shape`` when it is not a map of strings to strings.
     """
     if len(answer) > MAX_ANSWER_CHARS:
-        raise AnswerError("malformed_dict", f"answer of {len(answer)} characters is too long to parse")
+        raise AnswerError(
+            RejectReason.MALFORMED_DICT, f"answer of {len(answer)} characters is too long to parse"
+        )
     candidate = _last_candidate(answer)
     if candidate is None:
-        raise AnswerError("no_answer_dict", "no '{' in the answer")
+        raise AnswerError(RejectReason.NO_ANSWER_DICT, "no '{' in the answer")
     value = _parse_literal(candidate)
     return check_entities_shape(value, labels)
 
@@ -115,7 +118,7 @@ def _outermost_open_brace(text: str) -> int | None:
 def _parse_literal(candidate: str) -> Any:
     end = matching_close(candidate)
     if end is None:
-        raise AnswerError("malformed_dict", f"unbalanced braces in {_preview(candidate)}")
+        raise AnswerError(RejectReason.MALFORMED_DICT, f"unbalanced braces in {_preview(candidate)}")
     text = candidate[: end + 1]
     try:
         return json.loads(text)
@@ -127,7 +130,9 @@ def _parse_literal(candidate: str) -> Any:
             warnings.simplefilter("ignore")
             return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
-        raise AnswerError("malformed_dict", f"{type(error).__name__} in {_preview(text)}") from None
+        raise AnswerError(
+            RejectReason.MALFORMED_DICT, f"{type(error).__name__} in {_preview(text)}"
+        ) from None
 
 
 def matching_close(text: str, brackets: str = "{}") -> int | None:
@@ -151,12 +156,14 @@ def check_entities_shape(value: Any, labels: LabelSet | None = None) -> dict[str
     {'PER': ['Ann'], 'LOSER': ['1', '29']}
     """
     if not isinstance(value, dict):
-        raise AnswerError("wrong_shape", f"expected a dict of type -> strings, got {type(value).__name__}")
+        raise AnswerError(
+            RejectReason.WRONG_SHAPE, f"expected a dict of type -> strings, got {type(value).__name__}"
+        )
     entities: dict[str, list[str]] = {}
     lenient = labels is not None and any(isinstance(k, str) and labels.canonical(k) for k in value)
     for label, strings in value.items():
         if not isinstance(label, str):
-            raise AnswerError("wrong_shape", f"type {label!r} is not a string")
+            raise AnswerError(RejectReason.WRONG_SHAPE, f"type {label!r} is not a string")
         if strings is None:
             strings = []
         elif isinstance(strings, str):
@@ -167,7 +174,7 @@ def check_entities_shape(value: Any, labels: LabelSet | None = None) -> dict[str
         if unknown:
             strings = [item if isinstance(item, str) else repr(item) for item in strings]
         if not isinstance(strings, list | tuple | set) or not all(isinstance(s, str) for s in strings):
-            raise AnswerError("wrong_shape", f"entities of {label!r} are not a list of strings")
+            raise AnswerError(RejectReason.WRONG_SHAPE, f"entities of {label!r} are not a list of strings")
         entities[label] = list(strings)
     return entities
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nerd.annotation.reject_reasons import RejectReason
 from nerd.errors import BundleError, InputError
 from nerd.json_files import json_error_text
 
@@ -33,7 +34,7 @@ class BundleLine:
     number: int
     data: dict[str, Any] | None
     raw: str
-    problem: str | None = None
+    problem: RejectReason | None = None
     detail: str | None = None
     recovered_id: str | None = None
 
@@ -89,7 +90,9 @@ def read_lines(path: Path) -> Iterator[BundleLine]:
 
 def _parse(path: str, number: int, data: bytes) -> BundleLine:
     if len(data) > MAX_LINE_BYTES:
-        return _broken(path, number, data, "line_too_long", f"{len(data)} bytes (limit {MAX_LINE_BYTES})")
+        return _broken(
+            path, number, data, RejectReason.LINE_TOO_LONG, f"{len(data)} bytes (limit {MAX_LINE_BYTES})"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -97,16 +100,18 @@ def _parse(path: str, number: int, data: bytes) -> BundleLine:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        return _broken(path, number, data, "broken_json_line", json_error_text(error))
+        return _broken(path, number, data, RejectReason.BROKEN_JSON_LINE, json_error_text(error))
     except RecursionError:
-        return _broken(path, number, data, "broken_json_line", "nested too deeply")
+        return _broken(path, number, data, RejectReason.BROKEN_JSON_LINE, "nested too deeply")
     except ValueError as error:  # an integer of more than 4,300 digits
-        return _broken(path, number, data, "broken_json_line", str(error).split(";")[0])
+        return _broken(path, number, data, RejectReason.BROKEN_JSON_LINE, str(error).split(";")[0])
     if not isinstance(value, dict):
-        return _broken(path, number, data, "wrong_shape", f"a JSON {type(value).__name__}, not an object")
+        return _broken(
+            path, number, data, RejectReason.WRONG_SHAPE, f"a JSON {type(value).__name__}, not an object"
+        )
     surrogate = lone_surrogate(value)
     if surrogate is not None:
-        return _broken(path, number, data, "lone_surrogate", surrogate)
+        return _broken(path, number, data, RejectReason.LONE_SURROGATE, surrogate)
     return BundleLine(path, number, value, text.rstrip("\r\n"))
 
 
@@ -139,7 +144,7 @@ def lone_surrogate(value: Any, where: str = "") -> str | None:
     return None
 
 
-def _broken(path: str, number: int, data: bytes, problem: str, detail: str) -> BundleLine:
+def _broken(path: str, number: int, data: bytes, problem: RejectReason, detail: str) -> BundleLine:
     head = data[:65536]
     match = next((found for pattern in _ID_FIELDS if (found := pattern.search(head))), None)
     recovered = None

@@ -25,6 +25,7 @@ from nerd.annotation.answers import (
     matching_close,
 )
 from nerd.annotation.record_shapes import RecordProblem
+from nerd.annotation.reject_reasons import RejectReason
 
 # One generated sentence longer than this is not a sentence.
 MAX_GENERATED_CHARS = 2_000
@@ -61,7 +62,9 @@ def split_generation_answer(answer: str) -> tuple[str, list[Any]]:
         AnswerError: as :func:`extract_generated`.
     """
     if len(answer) > MAX_ANSWER_CHARS:
-        raise AnswerError("malformed_list", f"answer of {len(answer)} characters is too long to parse")
+        raise AnswerError(
+            RejectReason.MALFORMED_LIST, f"answer of {len(answer)} characters is too long to parse"
+        )
     starts = [(match.start(), match.end()) for match in reversed(list(RESULT_MARKER.finditer(answer)))]
     fallback: tuple[str, list[Any]] | None = None
     first_problem: AnswerError | None = None
@@ -88,30 +91,34 @@ def _list_in(region: str) -> tuple[list[Any], bool]:
         region = fences[-1]
     start = region.find("[")
     if start < 0:
-        raise AnswerError("no_generated_list", "no '[' after the last 'Result:' of the answer")
+        raise AnswerError(RejectReason.NO_GENERATED_LIST, "no '[' after the last 'Result:' of the answer")
     text = region[start:]
     try:
         value, end = json.JSONDecoder().raw_decode(text)
     except (json.JSONDecodeError, RecursionError):
         value, end = _python_literal(text)
     if not isinstance(value, list):
-        raise AnswerError("malformed_list", f"expected a list of sentences, got {type(value).__name__}")
+        raise AnswerError(
+            RejectReason.MALFORMED_LIST, f"expected a list of sentences, got {type(value).__name__}"
+        )
     if value and not any(isinstance(item, dict) for item in value):
         # A list inside a sentence ("Result: [1, 2]"), not the list of sentences.
-        raise AnswerError("malformed_list", "the list after 'Result:' holds no sentence objects")
+        raise AnswerError(RejectReason.MALFORMED_LIST, "the list after 'Result:' holds no sentence objects")
     return value, not text[end:].strip(" \t\r\n`.")
 
 
 def _python_literal(text: str) -> tuple[Any, int]:
     end = matching_close(text, "[]")
     if end is None:
-        raise AnswerError("malformed_list", "the list never closes: the answer was probably cut off")
+        raise AnswerError(
+            RejectReason.MALFORMED_LIST, "the list never closes: the answer was probably cut off"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return ast.literal_eval(text[: end + 1]), end + 1
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
-        raise AnswerError("malformed_list", f"{type(error).__name__} in the result list") from None
+        raise AnswerError(RejectReason.MALFORMED_LIST, f"{type(error).__name__} in the result list") from None
 
 
 def analysis_of(answer: str, limit: int = 4_000) -> str:
@@ -132,23 +139,26 @@ def read_generated(item: Any) -> GeneratedSentence:
             unknown difficulty) or ``empty_sentence``.
     """
     if not isinstance(item, dict):
-        raise RecordProblem("wrong_shape", f"a generated sentence is a {type(item).__name__}, not an object")
+        raise RecordProblem(
+            RejectReason.WRONG_SHAPE, f"a generated sentence is a {type(item).__name__}, not an object"
+        )
     text = item.get("text", item.get("sentence"))
     if not isinstance(text, str):
-        raise RecordProblem("wrong_shape", "the generated sentence has no 'text' string")
+        raise RecordProblem(RejectReason.WRONG_SHAPE, "the generated sentence has no 'text' string")
     if not text.strip():
-        raise RecordProblem("empty_sentence", "the generated sentence is blank")
+        raise RecordProblem(RejectReason.EMPTY_SENTENCE, "the generated sentence is blank")
     if len(text) > MAX_GENERATED_CHARS:
         raise RecordProblem(
-            "wrong_shape", f"the generated text has {len(text)} characters, over {MAX_GENERATED_CHARS}"
+            RejectReason.WRONG_SHAPE,
+            f"the generated text has {len(text)} characters, over {MAX_GENERATED_CHARS}",
         )
     try:
         entities = check_entities_shape(item.get("entities"))
     except AnswerError as problem:
-        raise RecordProblem("wrong_shape", f"entities: {problem.detail}") from None
+        raise RecordProblem(RejectReason.WRONG_SHAPE, f"entities: {problem.detail}") from None
     difficulty = item.get("difficulty")
     if difficulty is not None and (not isinstance(difficulty, str) or difficulty.lower() not in DIFFICULTIES):
         raise RecordProblem(
-            "wrong_shape", f"difficulty {difficulty!r} is not one of {', '.join(DIFFICULTIES)}"
+            RejectReason.WRONG_SHAPE, f"difficulty {difficulty!r} is not one of {', '.join(DIFFICULTIES)}"
         )
     return GeneratedSentence(text, entities, difficulty.lower() if isinstance(difficulty, str) else None)

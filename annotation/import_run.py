@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from nerd.annotation.import_outputs import ImportPaths, check_outputs, write_import
-from nerd.annotation.importing import ImportOptions, import_bundle
+from nerd.annotation.importing import ImportOptions, ImportReport, import_bundle
 from nerd.annotation.teacher_eval import score_against_gold
 from nerd.conll import read_conll
 from nerd.labels import load_label_set
@@ -30,7 +29,7 @@ def run_import(
     label_map: Path | None = None,
     drop_hallucinated: bool = False,
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
+) -> ImportReport:
     """Import ``sources`` into ``out`` and return the report; ``progress`` hears (answers done, total).
 
     Raises:

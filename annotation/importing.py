@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from nerd.annotation.alignment import EventKind
 from nerd.annotation.answer_tagging import Labelling, label_sentence
@@ -35,6 +35,7 @@ from nerd.annotation.record_shapes import (
     read_tokens,
     shape_of,
 )
+from nerd.annotation.reject_reasons import RejectReason
 from nerd.errors import BundleError
 from nerd.labels import LabelSet
 from nerd.records import Provenance, TrainingRecord
@@ -56,10 +57,10 @@ class Outcome:
 
     id: str | None
     line: BundleLine
-    shape: str
+    shape: Shape
     order: tuple[int, int, int]
     record: TrainingRecord | None = None
-    reason: str | None = None
+    reason: RejectReason | None = None
     detail: str | None = None
     labelling: Labelling | None = None
     request_id: str | None = None  # the Batch request it answers, when it answers one
@@ -82,6 +83,36 @@ class Outcome:
         }
 
 
+class EntityReport(TypedDict):
+    """How the teacher's entity strings fared; one count per :class:`EventKind` besides these."""
+
+    listed: int
+    aligned_by_rung: dict[str, int]
+    unknown_labels: dict[str, int]
+    synonyms_mapped: dict[str, int]
+    imported_by_type: dict[str, int]
+    hallucinated_copied_from_prompt: NotRequired[int]
+
+
+class ImportReport(TypedDict):
+    """The audit of an import: ``report.json``, and what ``nerd import`` prints."""
+
+    read: int
+    imported: int
+    rejected: int
+    duplicates: int
+    rejected_by_reason: dict[str, int]
+    duplicates_by_kind: dict[str, int]
+    requests: dict[str, int]
+    files: list[dict[str, Any]]
+    entities: EntityReport
+    sentences_with_hallucinations: int
+    retry_requests: int
+    generated: NotRequired[dict[str, Any]]
+    gold: NotRequired[dict[str, Any]]
+    outputs: NotRequired[dict[str, str]]
+
+
 @dataclass
 class ImportResult:
     """Everything an import produced, before anything is written."""
@@ -91,7 +122,7 @@ class ImportResult:
     duplicates: list[dict[str, Any]]
     events: list[dict[str, Any]]
     retry_requests: list[str]
-    report: dict[str, Any]
+    report: ImportReport
     inputs: list[Path]
 
 
@@ -153,9 +184,9 @@ def import_bundle(
             winners[custom_id] = Outcome(
                 custom_id,
                 line,
-                Shape.REQUEST.value,
+                Shape.REQUEST,
                 (0, file_index, number),
-                reason="no_response",
+                reason=RejectReason.NO_RESPONSE,
                 detail="the request has no answer in any output or error file",
                 request_id=custom_id,
             )
@@ -247,7 +278,7 @@ def _outcomes(
         outcome.reason, outcome.detail = problem.reason, problem.detail
         return [outcome]
     if not items:
-        outcome.reason, outcome.detail = "no_generated_sentences", "the result list is empty"
+        outcome.reason, outcome.detail = RejectReason.NO_GENERATED_SENTENCES, "the result list is empty"
         return [outcome]
     return [_generated_outcome(outcome, number, item, options) for number, item in enumerate(items, start=1)]
 
@@ -257,7 +288,7 @@ def _generated_outcome(answer: Outcome, number: int, item: Any, options: ImportO
     outcome = Outcome(
         f"{answer.id}#{number}",
         answer.line,
-        "generated",
+        Shape.GENERATED,
         order,
         request_id=answer.request_id,
     )
@@ -266,14 +297,14 @@ def _generated_outcome(answer: Outcome, number: int, item: Any, options: ImportO
         outcome.difficulty = sentence.difficulty
         tokens = tuple(tokenize_words(sentence.text))
         if not tokens:
-            raise RecordProblem("empty_sentence", "the generated sentence has no tokens")
+            raise RecordProblem(RejectReason.EMPTY_SENTENCE, "the generated sentence has no tokens")
         _label(outcome, tokens, Answer(None, entities=sentence.entities, teacher=answer.teacher), options)
         assert outcome.labelling is not None
         missing = [e.text for e in outcome.labelling.events if e.kind is EventKind.HALLUCINATED]
         if missing:
             outcome.record = None
             raise RecordProblem(
-                "entity_not_in_text",
+                RejectReason.ENTITY_NOT_IN_TEXT,
                 f"listed entities not in the generated text: {', '.join(map(repr, missing[:5]))}",
             )
     except (RecordProblem, AnswerError) as problem:
@@ -287,7 +318,7 @@ def _outcome(
     order = (1, file_index, line.number)
     if line.data is None:
         outcome = Outcome(
-            line.recovered_id, line, "unreadable", order, reason=line.problem, detail=line.detail
+            line.recovered_id, line, Shape.UNREADABLE, order, reason=line.problem, detail=line.detail
         )
         if line.recovered_id in files.request_order:
             outcome.order = (0, *files.request_order[line.recovered_id])
@@ -299,22 +330,22 @@ def _outcome(
         return Outcome(
             identifier if isinstance(identifier, str) else None,
             line,
-            "unknown",
+            Shape.UNKNOWN,
             order,
-            reason="wrong_shape",
+            reason=RejectReason.WRONG_SHAPE,
             detail=f"record is {found} (expected an answer: batch output, per-line or structured)",
         )
-    outcome = Outcome(None, line, shape.value, order)
+    outcome = Outcome(None, line, shape, order)
     try:
         if shape is Shape.BATCH_OUTPUT:
             custom_id = line.data.get("custom_id")
             if not isinstance(custom_id, str) or not custom_id:
-                raise RecordProblem("missing_custom_id", "custom_id is missing or not a string")
+                raise RecordProblem(RejectReason.MISSING_CUSTOM_ID, "custom_id is missing or not a string")
             outcome.id = custom_id
             request = files.requests.get(custom_id)
             if request is None:
                 raise RecordProblem(
-                    "unknown_custom_id", "no request with this custom_id in the requests files"
+                    RejectReason.UNKNOWN_CUSTOM_ID, "no request with this custom_id in the requests files"
                 )
             outcome.order = (0, *files.request_order[custom_id])
             outcome.request_id = custom_id
@@ -346,7 +377,9 @@ def _label(outcome: Outcome, tokens: tuple[str, ...], answer: Answer, options: I
     outcome.labelling = labelling
     hallucinated = labelling.count(EventKind.HALLUCINATED)
     if options.drop_hallucinated and hallucinated:
-        raise RecordProblem("hallucinated_entity", f"{hallucinated} entity string(s) not in the sentence")
+        raise RecordProblem(
+            RejectReason.HALLUCINATED_ENTITY, f"{hallucinated} entity string(s) not in the sentence"
+        )
     assert outcome.id is not None
     outcome.record = TrainingRecord(
         id=outcome.id,
@@ -403,7 +436,7 @@ def _repeated_generated(winners: dict[str, Outcome]) -> list[dict[str, Any]]:
     seen: dict[tuple[str, ...], Outcome] = {}
     repeated: list[dict[str, Any]] = []
     for identifier, outcome in sorted(winners.items(), key=lambda item: item[1].order):
-        if outcome.shape != "generated" or outcome.record is None:
+        if outcome.shape is not Shape.GENERATED or outcome.record is None:
             continue
         tokens = tuple(outcome.record.tokens)
         first = seen.setdefault(tokens, outcome)
@@ -426,13 +459,15 @@ def _repeated_generated(winners: dict[str, Outcome]) -> list[dict[str, Any]]:
 
 def _generated_report(files: _Files, final: list[Outcome]) -> dict[str, Any]:
     generation = {cid for cid, request in files.requests.items() if request.generate}
-    sentences = [outcome for outcome in final if outcome.shape == "generated"]
+    sentences = [outcome for outcome in final if outcome.shape is Shape.GENERATED]
     imported = [outcome for outcome in sentences if outcome.imported]
     return {
         "requests": len(generation),
         "asked": sum(files.requests[cid].generate or 0 for cid in generation),
         "requests_rejected": sum(
-            1 for outcome in final if outcome.shape != "generated" and outcome.request_id in generation
+            1
+            for outcome in final
+            if outcome.shape is not Shape.GENERATED and outcome.request_id in generation
         ),
         "sentences": len(sentences),
         "imported": len(imported),
@@ -480,9 +515,9 @@ def _report(
     files: _Files,
     records: list[TrainingRecord],
     retry_count: int,
-) -> dict[str, Any]:
+) -> ImportReport:
     rejected = [outcome for outcome in final if not outcome.imported]
-    unanswered = sum(1 for outcome in rejected if outcome.reason == "no_response")
+    unanswered = sum(1 for outcome in rejected if outcome.reason is RejectReason.NO_RESPONSE)
     labelled = [outcome.labelling for outcome in final if outcome.labelling is not None]
     rungs: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
@@ -508,13 +543,8 @@ def _report(
             "aligned_by_rung": {
                 rung: rungs.get(rung, 0) for rung in ("exact", "case_insensitive", "normalised")
             },
-            "hallucinated": kinds.get("hallucinated", 0),
-            "inside_token": kinds.get("inside_token", 0),
-            "nested": kinds.get("nested", 0),
-            "overlapping": kinds.get("overlapping", 0),
-            "conflicting_type": kinds.get("conflicting_type", 0),
-            "empty": kinds.get("empty", 0),
-            "unknown_label": kinds.get("unknown_label", 0),
+            # One count for every kind of alignment event, in the enum's order: the CLI lists these too.
+            **{kind.value: kinds.get(kind.value, 0) for kind in EventKind},
             "unknown_labels": dict(sorted(unknown_labels.items())),
             "synonyms_mapped": dict(sorted(synonyms.items())),
             "imported_by_type": dict(sorted(by_type.items())),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from nerd.annotation.reject_reasons import RejectReason
 from nerd.tokenization import tokenize_words
 
 SENTENCE_PREFIX = "Sentence: "
@@ -25,12 +26,15 @@ _GENERATION_COUNT = re.compile(r"^Generate: (\d{1,4}) sentences", re.MULTILINE)
 
 
 class Shape(StrEnum):
-    """What a bundle line is."""
+    """What a bundle line is (the last two are what an import makes of a line, not shapes it reads)."""
 
     REQUEST = "request"
     BATCH_OUTPUT = "batch_output"
     PER_LINE = "per_line"
     STRUCTURED = "structured"
+    UNREADABLE = "unreadable"  # a line whose bytes are no JSON object
+    UNKNOWN = "unknown"  # a JSON object of no known shape, or a request where an answer was expected
+    GENERATED = "generated"  # one sentence of a generation answer
 
 
 def shape_of(data: dict[str, Any]) -> Shape | None:
@@ -49,7 +53,7 @@ def shape_of(data: dict[str, Any]) -> Shape | None:
 class RecordProblem(Exception):
     """A record that cannot be imported; ``reason`` is the rejection reason."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: RejectReason, detail: str) -> None:
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason}: {detail}")
@@ -77,7 +81,7 @@ def last_user_message(data: dict[str, Any]) -> str | None:
     body = data.get("body")
     messages = body.get("messages") if isinstance(body, dict) else None
     if not isinstance(messages, list):
-        raise RecordProblem("wrong_shape", "body.messages is not a list")
+        raise RecordProblem(RejectReason.WRONG_SHAPE, "body.messages is not a list")
     texts = [
         message["content"]
         for message in messages
@@ -97,24 +101,24 @@ def read_request(data: dict[str, Any], path: str, line: int, raw: str) -> Reques
     """
     custom_id = data.get("custom_id")
     if not isinstance(custom_id, str) or not custom_id:
-        raise RecordProblem("missing_custom_id", "custom_id is missing or not a string")
+        raise RecordProblem(RejectReason.MISSING_CUSTOM_ID, "custom_id is missing or not a string")
     body = data.get("body")
     prompt = last_user_message(data)
     model = body.get("model") if isinstance(body, dict) else None
     model = model if isinstance(model, str) else None
     if prompt is not None and (count := _GENERATION_COUNT.search(prompt)) is not None:
         if int(count.group(1)) < 1:
-            raise RecordProblem("wrong_shape", "the generation request asks for no sentences")
+            raise RecordProblem(RejectReason.WRONG_SHAPE, "the generation request asks for no sentences")
         return Request(custom_id, (), model, path, line, raw, generate=int(count.group(1)))
     if prompt is None or SENTENCE_PREFIX not in prompt:
         raise RecordProblem(
-            "wrong_shape",
+            RejectReason.WRONG_SHAPE,
             f"the last user message has no {SENTENCE_PREFIX!r} line and no {GENERATION_PREFIX!r} line",
         )
     sentence = prompt.rsplit(SENTENCE_PREFIX, 1)[1].split("\n", 1)[0]
     tokens = tuple(sentence.split())
     if not tokens:
-        raise RecordProblem("empty_sentence", "the request's sentence has no tokens")
+        raise RecordProblem(RejectReason.EMPTY_SENTENCE, "the request's sentence has no tokens")
     return Request(custom_id, tokens, model, path, line, raw)
 
 
@@ -137,26 +141,29 @@ def read_batch_output(data: dict[str, Any]) -> Answer:
     error = data.get("error")
     response = data.get("response")
     if error:
-        raise RecordProblem("failed_request", _describe_error(error))
+        raise RecordProblem(RejectReason.FAILED_REQUEST, _describe_error(error))
     if not isinstance(response, dict):
-        raise RecordProblem("failed_request" if error is not None else "wrong_shape", "no response object")
+        raise RecordProblem(
+            RejectReason.FAILED_REQUEST if error is not None else RejectReason.WRONG_SHAPE,
+            "no response object",
+        )
     status = response.get("status_code")
     body = response.get("body")
     if status != 200:
         detail = _describe_error(body.get("error") if isinstance(body, dict) else None)
-        raise RecordProblem("failed_request", f"status {status}: {detail}")
+        raise RecordProblem(RejectReason.FAILED_REQUEST, f"status {status}: {detail}")
     if not isinstance(body, dict):
-        raise RecordProblem("wrong_shape", "response.body is not an object")
+        raise RecordProblem(RejectReason.WRONG_SHAPE, "response.body is not an object")
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise RecordProblem("wrong_shape", "response.body.choices is empty or missing")
+        raise RecordProblem(RejectReason.WRONG_SHAPE, "response.body.choices is empty or missing")
     choice = choices[0]
     if choice.get("finish_reason") == "length":
-        raise RecordProblem("truncated", "finish_reason is 'length': the answer was cut off")
+        raise RecordProblem(RejectReason.TRUNCATED, "finish_reason is 'length': the answer was cut off")
     message = choice.get("message")
     content = message.get("content") if isinstance(message, dict) else None
     if not isinstance(content, str):
-        raise RecordProblem("wrong_shape", "choices[0].message.content is not a string")
+        raise RecordProblem(RejectReason.WRONG_SHAPE, "choices[0].message.content is not a string")
     model = body.get("model")
     return Answer(content, teacher=model if isinstance(model, str) else None)
 
@@ -171,7 +178,7 @@ def read_id(data: dict[str, Any]) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str) or not value.strip():
-        raise RecordProblem("missing_id", "the record has no 'id'")
+        raise RecordProblem(RejectReason.MISSING_ID, "the record has no 'id'")
     return value
 
 
@@ -186,15 +193,15 @@ def read_tokens(data: dict[str, Any]) -> tuple[str, ...]:
         if not isinstance(tokens, list) or not all(
             isinstance(token, str) and token.strip() and token.split() == [token] for token in tokens
         ):
-            raise RecordProblem("wrong_shape", "'tokens' is not a list of strings without spaces")
+            raise RecordProblem(RejectReason.WRONG_SHAPE, "'tokens' is not a list of strings without spaces")
         result = tuple(tokens)
     else:
         text = data.get("text")
         if not isinstance(text, str):
-            raise RecordProblem("wrong_shape", "'text' is not a string")
+            raise RecordProblem(RejectReason.WRONG_SHAPE, "'text' is not a string")
         result = tuple(tokenize_words(text))
     if not result:
-        raise RecordProblem("empty_sentence", "the sentence has no tokens")
+        raise RecordProblem(RejectReason.EMPTY_SENTENCE, "the sentence has no tokens")
     return result
 
 
@@ -205,10 +212,10 @@ def read_per_line(data: dict[str, Any]) -> Answer:
         RecordProblem: ``truncated`` or ``wrong_shape``.
     """
     if data.get("finish_reason") == "length":
-        raise RecordProblem("truncated", "finish_reason is 'length': the answer was cut off")
+        raise RecordProblem(RejectReason.TRUNCATED, "finish_reason is 'length': the answer was cut off")
     response = data.get("response")
     if not isinstance(response, str):
-        raise RecordProblem("wrong_shape", "'response' is not a string")
+        raise RecordProblem(RejectReason.WRONG_SHAPE, "'response' is not a string")
     teacher = data.get("model")
     return Answer(response, teacher=teacher if isinstance(teacher, str) else None)
 

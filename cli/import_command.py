@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from nerd.cli.console import console, exit_on_error, progress_bar
+
+if TYPE_CHECKING:
+    from nerd.annotation.importing import ImportReport
 
 
 class HallucinationPolicy(StrEnum):
@@ -91,7 +94,7 @@ def import_cli(
         show_report(report)
 
 
-def show_report(report: dict[str, Any]) -> None:
+def show_report(report: ImportReport) -> None:
     """The audit as rich tables."""
     summary = Table(title="Import audit", show_header=False, title_justify="left")
     summary.add_column("what")
@@ -106,15 +109,9 @@ def show_report(report: dict[str, Any]) -> None:
     summary.add_row("entity strings listed", str(entities["listed"]))
     for rung, count in entities["aligned_by_rung"].items():
         summary.add_row(f"  aligned: {rung}", str(count))
-    for kind in (
-        "hallucinated",
-        "inside_token",
-        "nested",
-        "overlapping",
-        "conflicting_type",
-        "empty",
-        "unknown_label",
-    ):
+    from nerd.annotation.alignment import EventKind
+
+    for kind in (event.value for event in EventKind):
         summary.add_row(f"  {kind.replace('_', ' ')}", str(entities[kind]))
         if kind == "hallucinated" and entities.get("hallucinated_copied_from_prompt"):
             copied = entities["hallucinated_copied_from_prompt"]
