@@ -67,7 +67,7 @@ test-slow: $(VENV)/.dev $(LLM_GGUF)
 	NERD_LLM_PYTHON=$(LLM_VENV)/bin/python NERD_LLM_GGUF=$(LLM_GGUF) $(BIN)/python -m pytest -m slow
 
 bench-import: $(VENV)/.base
-	$(BIN)/python bench/import_bundle.py $(SHARED)/teacher-bundle
+	$(BIN)/python bench/import_answers.py $(SHARED)/teacher-bundle
 
 $(VENV)/.train: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[train]'

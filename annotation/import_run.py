@@ -1,6 +1,6 @@
-"""An import from bundle files to an output directory: the function behind ``nerd import``.
+"""An import from a teacher's answer files to an output directory: the function behind ``nerd import``.
 
-It reads the label set, imports the answers (:func:`nerd.annotation.importing.import_bundle`), scores
+It reads the label set, imports the answers (:func:`nerd.annotation.importing.import_answers`), scores
 them against gold when a gold file is given, and writes every output atomically; the report it returns
 is what the CLI shows and ``report.json`` holds.
 """
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nerd.annotation.import_outputs import ImportPaths, check_outputs, write_import
-from nerd.annotation.importing import ImportOptions, ImportReport, import_bundle
+from nerd.annotation.importing import ImportOptions, ImportReport, import_answers
 from nerd.annotation.teacher_eval import score_against_gold
 from nerd.conll import read_conll
 from nerd.labels import load_label_set
@@ -33,12 +33,13 @@ def run_import(
     """Import ``sources`` into ``out`` and return the report; ``progress`` hears (answers done, total).
 
     Raises:
-        BundleError, InputError, LabelMapError, OutputError: a bundle, gold file, label set or output
+        AnswerFilesError, InputError, LabelMapError, OutputError: answer files, a gold file, label set or
+           output
             place that cannot be used (nothing is written then).
     """
     label_set = load_label_set(labels, label_map)
     gold_corpus = read_conll(gold) if gold is not None else None
-    result = import_bundle(
+    result = import_answers(
         sources, ImportOptions(labels=label_set, drop_hallucinated=drop_hallucinated), progress=progress
     )
     if gold_corpus is not None:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 from nerd.annotation.alignment import EventKind
+from nerd.annotation.answer_lines import AnswerLine, discover, read_lines
 from nerd.annotation.answer_tagging import Labelling, label_sentence
 from nerd.annotation.answers import AnswerError, check_entities_shape, extract_entities
-from nerd.annotation.bundle_lines import BundleLine, discover, read_lines
 from nerd.annotation.generated import extract_generated, read_generated
 from nerd.annotation.record_shapes import (
     SENTENCE_PREFIX,
@@ -36,7 +36,7 @@ from nerd.annotation.record_shapes import (
     shape_of,
 )
 from nerd.annotation.reject_reasons import RejectReason
-from nerd.errors import BundleError
+from nerd.errors import AnswerFilesError
 from nerd.labels import LabelSet
 from nerd.records import Provenance, TrainingRecord
 from nerd.spans import iob2_to_spans
@@ -56,7 +56,7 @@ class Outcome:
     """What became of one record."""
 
     id: str | None
-    line: BundleLine
+    line: AnswerLine
     shape: Shape
     order: tuple[int, int, int]
     record: TrainingRecord | None = None
@@ -130,39 +130,40 @@ class ImportResult:
 class _Files:
     requests: dict[str, Request] = field(default_factory=dict)
     request_order: dict[str, tuple[int, int]] = field(default_factory=dict)
-    answers: list[tuple[int, BundleLine, Shape | None]] = field(default_factory=list)
+    answers: list[tuple[int, AnswerLine, Shape | None]] = field(default_factory=list)
     summary: list[dict[str, Any]] = field(default_factory=list)
 
 
-def import_bundle(
+def import_answers(
     sources: Iterable[Path],
     options: ImportOptions | None = None,
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Read the bundle files under ``sources`` and label every answer.
+    """Read the answer files under ``sources`` and label every answer.
 
     Raises:
-        BundleError: something that spoils the bundle as a whole: a missing source, a directory
-            without bundle files, no records at all or none of a known shape, batch output without
+        AnswerFilesError: something that spoils the answer files as a whole: a missing source, a directory
+            without answer files, no records at all or none of a known shape, batch output without
             its requests file, a broken or contradictory request line.
     """
     options = options or ImportOptions()
     inputs = discover(list(sources))
     files = _read_files(inputs)
     if not files.answers and not files.requests:
-        raise BundleError(
+        raise AnswerFilesError(
             "no records found: every file is empty", path=", ".join(str(path) for path in inputs)
         )
     if all(source["shape"] is None for source in files.summary):
-        raise BundleError(
+        raise AnswerFilesError(
             "no record of a known shape (Batch API requests, output or errors; per-line exports with "
-            "id, text or tokens and response; structured records with entities): is this a bundle?",
+            "id, text or tokens and response; structured records with entities): are these a teacher's "
+            "answers?",
             path=", ".join(source["file"] for source in files.summary if source["lines"]),
         )
     if not files.requests and any(shape is Shape.BATCH_OUTPUT for _, _, shape in files.answers):
         first = next(line for _, line, shape in files.answers if shape is Shape.BATCH_OUTPUT)
-        raise BundleError(
+        raise AnswerFilesError(
             "Batch API output without its requests file: pass the requests .jsonl that produced it "
             "(the sentences are only in the requests)",
             path=first.path,
@@ -180,7 +181,7 @@ def import_bundle(
     for custom_id, request in files.requests.items():
         if custom_id not in answered:
             file_index, number = files.request_order[custom_id]
-            line = BundleLine(request.path, request.line, json.loads(request.raw), request.raw)
+            line = AnswerLine(request.path, request.line, json.loads(request.raw), request.raw)
             winners[custom_id] = Outcome(
                 custom_id,
                 line,
@@ -233,26 +234,26 @@ def _read_files(inputs: list[Path]) -> _Files:
     return files
 
 
-def _add_requests(files: _Files, file_index: int, lines: list[tuple[BundleLine, Shape | None]]) -> None:
+def _add_requests(files: _Files, file_index: int, lines: list[tuple[AnswerLine, Shape | None]]) -> None:
     for line, shape in lines:
         if line.data is None:
-            raise BundleError(
+            raise AnswerFilesError(
                 f"request line unreadable ({line.problem}: {line.detail})", path=line.path, line=line.number
             )
         if shape is not Shape.REQUEST:
-            raise BundleError(
+            raise AnswerFilesError(
                 "not a Batch request line, in a requests file", path=line.path, line=line.number
             )
         try:
             request = read_request(line.data, line.path, line.number, line.raw)
         except RecordProblem as problem:
-            raise BundleError(
+            raise AnswerFilesError(
                 problem.detail, path=line.path, line=line.number, field=problem.reason
             ) from None
         known = files.requests.get(request.custom_id)
         if known is not None:
             if known.tokens != request.tokens:
-                raise BundleError(
+                raise AnswerFilesError(
                     f"custom_id {request.custom_id!r} was already used for another sentence "
                     f"at {known.path}:{known.line}",
                     path=line.path,
@@ -264,7 +265,7 @@ def _add_requests(files: _Files, file_index: int, lines: list[tuple[BundleLine, 
 
 
 def _outcomes(
-    file_index: int, line: BundleLine, shape: Shape | None, files: _Files, options: ImportOptions
+    file_index: int, line: AnswerLine, shape: Shape | None, files: _Files, options: ImportOptions
 ) -> list[Outcome]:
     """What became of one answer line: one outcome, or one per sentence of a generation answer."""
     outcome = _outcome(file_index, line, shape, files, options)
@@ -313,7 +314,7 @@ def _generated_outcome(answer: Outcome, number: int, item: Any, options: ImportO
 
 
 def _outcome(
-    file_index: int, line: BundleLine, shape: Shape | None, files: _Files, options: ImportOptions
+    file_index: int, line: AnswerLine, shape: Shape | None, files: _Files, options: ImportOptions
 ) -> Outcome:
     order = (1, file_index, line.number)
     if line.data is None:

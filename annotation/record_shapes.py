@@ -1,4 +1,4 @@
-"""The record shapes an annotation bundle can hold, and how each is read into one common form.
+"""The record shapes a teacher's answer files can hold, and how each is read into one common form.
 
 - ``request``: an OpenAI Batch API request line (``custom_id``, ``method``, ``url``, ``body``);
 - ``batch_output``: a Batch API output or error line (``custom_id``, ``response``, ``error``);
@@ -26,7 +26,8 @@ _GENERATION_COUNT = re.compile(r"^Generate: (\d{1,4}) sentences", re.MULTILINE)
 
 
 class Shape(StrEnum):
-    """What a bundle line is (the last two are what an import makes of a line, not shapes it reads)."""
+    """What a line of the answer files is (the last three are what an import makes of a line, not shapes
+    it reads)."""
 
     REQUEST = "request"
     BATCH_OUTPUT = "batch_output"

@@ -1,4 +1,4 @@
-"""Why a record of an annotation bundle was not imported: the ``reason`` of every rejects line and the
+"""Why a record of a teacher's answer files was not imported: the ``reason`` of every rejects line and the
 keys of the report's ``rejected_by_reason`` (a ``StrEnum``, so the files keep their plain strings)."""
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nerd.annotation.answer_lines import discover, read_lines
 from nerd.annotation.batch_requests import CHAT_COMPLETIONS, PART_PATTERN
-from nerd.annotation.bundle_lines import discover, read_lines
 from nerd.errors import InputError
 
 CHAT_URLS = frozenset({CHAT_COMPLETIONS, "/chat/completions"})
@@ -86,7 +86,7 @@ def _problem(data: dict[str, Any]) -> tuple[str, str] | None:
     if not all(isinstance(message, dict) and isinstance(message.get("role"), str) for message in messages):
         return "body.messages", "every message must be an object with a role"
     if body.get("stream"):
-        return "body.stream", "streamed answers cannot be carried as a bundle"
+        return "body.stream", "streamed answers cannot be carried as answer files"
     return None
 
 

@@ -77,7 +77,8 @@ def reproduce_cli(
 
 
 def _imported_teacher(grid: GridConfig, out: Path) -> GridData:
-    """Import the teacher bundle's two parts once (phase 1 comes from the CoNLL part's gold scores)."""
+    """Import the two parts of the teacher's answer files once (phase 1 comes from the CoNLL part's gold
+    scores)."""
     from nerd.annotation.import_run import run_import
     from nerd.experiments.runner import GridData
 
@@ -107,7 +108,7 @@ def _imported_teacher(grid: GridConfig, out: Path) -> GridData:
 
 
 def _check_imported_from(report_path: Path, source: Path) -> None:
-    """An earlier import is reused only if it read the configured bundle (the cells' recipes hash its
+    """An earlier import is reused only if it read the configured answer files (the cells' recipes hash its
     output, not where it came from)."""
     import json
 
@@ -120,7 +121,7 @@ def _check_imported_from(report_path: Path, source: Path) -> None:
         if read != root and root not in read.parents:
             raise ConfigError(
                 f"{report_path.parent} was imported from {entry['file']}, not from {source}: "
-                "use another --out for another teacher bundle"
+                "use another --out for another teacher's answer files"
             )
 
 

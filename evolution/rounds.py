@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nerd.annotation.bundle_lines import read_lines
+from nerd.annotation.answer_lines import read_lines
 from nerd.annotation.generated import analysis_of
 from nerd.annotation.record_shapes import RecordProblem, Shape, read_batch_output, shape_of
 from nerd.errors import InputError

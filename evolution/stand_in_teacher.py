@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nerd.annotation.bundle_lines import read_lines
+from nerd.annotation.answer_lines import read_lines
 from nerd.annotation.record_shapes import RecordProblem, last_user_message, read_request
 from nerd.conll import read_conll
 from nerd.errors import InputError

@@ -19,13 +19,14 @@ GROUPS = ("A", "B", "C", "D", "E")
 
 
 class TeacherConfig(BaseModel):
-    """The teacher bundle: its CoNLL part (with gold tags of the same sentences) and its BBC part."""
+    """The teacher's answer files: their CoNLL part (with gold tags of the same sentences) and their BBC
+    part."""
 
     model_config = ConfigDict(extra="forbid")
 
     conll: Path = Field(description="directory or files of the CoNLL sentences' requests and answers")
     bbc: Path = Field(description="directory or files of the BBC sentences' answers")
-    gold: Path = Field(description="CoNLL file with the human tags of the bundle's CoNLL sentences")
+    gold: Path = Field(description="CoNLL file with the human tags of the answers' CoNLL sentences")
 
 
 class TrainingConfig(BaseModel):

@@ -1,7 +1,7 @@
 """A probe set for ``nerd evolve``: labelled sentences the student has not trained on.
 
 Draws sentences at random from a CoNLL file, leaving out the sentences another CoNLL file holds (word
-for word) and those listed by index (0-based, counting sentences, as the teacher bundle's
+for word) and those listed by index (0-based, counting sentences, as the teacher's answer files'
 ``sentence_ids.txt``), so the student's mistakes on them are real ones. The probe of
 ``docs/evolve.md``::
 

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 ROWS = {
-    "baseline": "paper's simple mix: LLM bundle, then 1,000 gold",
+    "baseline": "paper's simple mix: LLM answers, then 1,000 gold",
     "student": "MPNet teacher's soft labels (CoNLL + BBC pool), then 1,000 gold",
     "student-t2": "the same, soft labels learnt at temperature 2",
     "student-long": "the same, 5 + 5 epochs, rate x0.8 an epoch, word embeddings trained",
-    "baseline-filled": "paper's simple mix, the bundle's gaps filled by a gold-trained MiniLM",
+    "baseline-filled": "paper's simple mix, the answers' gaps filled by a gold-trained MiniLM",
 }
 REPORTS = {"fp32": "evaluate-fp32.json", "int8": "evaluate-int8.json", "argmax": "evaluate-argmax.json"}
 

@@ -72,8 +72,8 @@ def write_report(grid: GridConfig, out: Path, *, config_path: Path | None) -> Pa
             sections += [
                 "## Phase 1: the teacher against gold (Table 1)",
                 "",
-                f"{gold['sentences']} of the bundle's {gold['gold_sentences']} CoNLL sentences were imported "
-                "and scored against their human tags.",
+                f"{gold['sentences']} of the teacher answers' {gold['gold_sentences']} CoNLL sentences were "
+                "imported and scored against their human tags.",
                 "",
                 teacher_table(gold),
             ]

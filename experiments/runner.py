@@ -31,7 +31,7 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 @dataclass(frozen=True)
 class GridData:
-    """The files each kind of training data comes from, once the teacher bundle is imported."""
+    """The files each kind of training data comes from, once the teacher's answer files are imported."""
 
     distilled: dict[str, list[Path]]  # "none", "conll", "conll+bbc"
     original: list[Path]

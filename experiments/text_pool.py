@@ -1,14 +1,14 @@
 """Unlabelled text for ``nerd label`` from a JSONL corpus: the text field of some of its lines, as articles.
 
-The recipe of ``docs/quality.md`` takes BBC articles (the teacher bundle's other domain) beside the CoNLL
-train sentences it does not use::
+The recipe of ``docs/quality.md`` takes BBC articles (the other domain of the teacher's answers) beside the
+CoNLL train sentences it does not use::
 
     python -m nerd.experiments.text_pool ../shared/data/bbc/bbc_fulltext.jsonl --articles 200 \\
         --out out/quality/pool-bbc.txt
 
 Articles are drawn with a seed, so the same command writes the same file; they are separated by blank
-lines (``nerd label --format articles``). Articles the teacher bundle already used are not excluded:
-the bundle's BBC sentences are a small share of them, and a larger student labels them anew anyway.
+lines (``nerd label --format articles``). Articles the teacher's answers already used are not excluded:
+the answers' BBC sentences are a small share of them, and a larger student labels them anew anyway.
 """
 
 from __future__ import annotations

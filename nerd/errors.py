@@ -53,8 +53,8 @@ class TagSchemeError(NerdError):
         super().__init__(message)
 
 
-class BundleError(InputError):
-    """An annotation bundle that cannot be imported as a whole (as opposed to one bad record)."""
+class AnswerFilesError(InputError):
+    """A teacher's answer files that cannot be imported as a whole (as opposed to one bad record)."""
 
 
 class ModelBundleError(InputError):

@@ -1,6 +1,6 @@
 """Filling the teacher's gaps: entities it missed, added from a model's confident predictions.
 
-An LLM teacher misses many entities (the shared bundle's recall is about 0.6), and every miss is
+An LLM teacher misses many entities (the shared teacher answers' recall is about 0.6), and every miss is
 learnt as "this is not a name". A student trained on the gold sentences finds many of them. Here its
 predictions fill the teacher's O words only: a predicted entity is added when every word of it is O in
 the teacher's tags and the model's probability of its label on each word is at least the threshold;

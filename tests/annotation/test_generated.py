@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from nerd.annotation.answers import AnswerError
 from nerd.annotation.generated import analysis_of, extract_generated, read_generated, split_generation_answer
-from nerd.annotation.importing import import_bundle
+from nerd.annotation.importing import import_answers
 from nerd.annotation.record_shapes import RecordProblem
 from tests.factories import generation_answer, generation_request, output_line, request, write_lines
 
@@ -57,7 +57,7 @@ def round_trip(tmp_path: Path) -> Path:
 
 
 def test_each_generated_sentence_is_imported_rejected_or_a_duplicate(round_trip: Path) -> None:
-    result = import_bundle([round_trip])
+    result = import_answers([round_trip])
 
     imported = {record.id: record for record in result.records}
     assert set(imported) == {"g-1#1", "g-1#2", "a-1"}
@@ -95,7 +95,7 @@ def test_a_redelivered_answer_line_is_a_duplicate_not_new_sentences(round_trip: 
     first = output.read_text().splitlines()[0]
     output.write_text(output.read_text() + first + "\n")
 
-    result = import_bundle([round_trip])
+    result = import_answers([round_trip])
 
     assert sorted(record.id for record in result.records) == ["a-1", "g-1#1", "g-1#2"]
     assert {d["kind"] for d in result.duplicates} == {"identical", "repeated_sentence"}
@@ -176,7 +176,7 @@ def test_any_generated_list_imports_without_losing_an_item(
     write_lines(root / "requests-00001.jsonl", [generation_request("g-1")])
     write_lines(root / "output.jsonl", [output_line("g-1", generation_answer(items))])
 
-    result = import_bundle([root])
+    result = import_answers([root])
 
     report = result.report
     assert report["imported"] + report["rejected"] + report["duplicates"] == report["read"]

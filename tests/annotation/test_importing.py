@@ -6,10 +6,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nerd.annotation.import_outputs import ImportPaths, check_outputs, write_import
-from nerd.annotation.importing import ImportOptions, import_bundle
+from nerd.annotation.importing import ImportOptions, import_answers
 from nerd.annotation.record_shapes import shape_of
 from nerd.atomic import OutputError
-from nerd.errors import BundleError
+from nerd.errors import AnswerFilesError
 from nerd.labels import LabelSet
 from tests.factories import cot_answer, error_line, output_line, per_line, request, structured, write_lines
 
@@ -75,7 +75,7 @@ def by_id(rows):
 
 
 def test_every_request_and_record_is_accounted_for(bundle):
-    result = import_bundle([bundle])
+    result = import_answers([bundle])
     report = result.report
     assert report["read"] == report["imported"] + report["rejected"] + report["duplicates"]
     imported = {record.id for record in result.records}
@@ -94,7 +94,7 @@ def test_every_request_and_record_is_accounted_for(bundle):
 
 
 def test_answers_are_labelled_from_every_shape(bundle):
-    records = {record.id: record for record in import_bundle([bundle]).records}
+    records = {record.id: record for record in import_answers([bundle]).records}
     assert records["c-01"].tags == ["B-PER", "I-PER", "O", "B-LOC", "O"]
     assert records["c-02"].tags == ["B-ORG", "O", "B-MISC", "O", "O"]
     assert records["c-03"].tags == ["B-ORG", "O", "O", "B-LOC", "I-LOC", "O"]  # case changed + synonym
@@ -108,7 +108,7 @@ def test_answers_are_labelled_from_every_shape(bundle):
 
 
 def test_the_audit_reports_what_did_not_fit(bundle):
-    result = import_bundle([bundle])
+    result = import_answers([bundle])
     entities = result.report["entities"]
     assert entities["hallucinated"] == 1
     assert entities["nested"] == 1
@@ -120,44 +120,44 @@ def test_the_audit_reports_what_did_not_fit(bundle):
 
 
 def test_the_broken_line_is_matched_to_its_request(bundle):
-    rejects = by_id(import_bundle([bundle]).rejects)
+    rejects = by_id(import_answers([bundle]).rejects)
     assert rejects["c-09"]["reason"] == "broken_json_line"
     assert rejects["c-09"]["record"].startswith('{"id": "batch_req_x"')
 
 
 def test_drop_sentence_policy_rejects_hallucinating_answers(bundle):
-    result = import_bundle([bundle], ImportOptions(drop_hallucinated=True))
+    result = import_answers([bundle], ImportOptions(drop_hallucinated=True))
     assert by_id(result.rejects)["c-05"]["reason"] == "hallucinated_entity"
 
 
 def test_a_request_without_any_answer_is_rejected_as_such(bundle):
     (bundle / "conll" / "errors.jsonl").unlink()
-    assert by_id(import_bundle([bundle]).rejects)["c-10"]["reason"] == "no_response"
+    assert by_id(import_answers([bundle]).rejects)["c-10"]["reason"] == "no_response"
 
 
 def test_retry_requests_are_exactly_the_rejected_requests(bundle):
-    result = import_bundle([bundle])
+    result = import_answers([bundle])
     retried = {json.loads(line)["custom_id"] for line in result.retry_requests}
     assert retried == {"c-06", "c-07", "c-09", "c-10"}
 
 
 def test_a_retried_answer_supersedes_the_failure(bundle, tmp_path):
     retry = write_lines(tmp_path / "retry" / "output.jsonl", [output_line("c-10", cot_answer("Result: {}"))])
-    result = import_bundle([bundle, retry])
+    result = import_answers([bundle, retry])
     assert "c-10" in {record.id for record in result.records}
     assert "c-10" not in by_id(result.rejects)
     assert {row["kind"] for row in result.duplicates if row["id"] == "c-10"} == {"superseded"}
 
 
 def test_output_without_requests_is_one_clear_error(bundle):
-    with pytest.raises(BundleError, match="without its requests file"):
-        import_bundle([bundle / "conll" / "output.jsonl"])
+    with pytest.raises(AnswerFilesError, match="without its requests file"):
+        import_answers([bundle / "conll" / "output.jsonl"])
 
 
 def test_a_request_id_reused_for_another_sentence_is_an_error(tmp_path):
     path = write_lines(tmp_path / "r.jsonl", [request("a", "one ."), request("a", "two .")])
-    with pytest.raises(BundleError) as error:
-        import_bundle([path])
+    with pytest.raises(AnswerFilesError) as error:
+        import_answers([path])
     assert error.value.line == 2
 
 
@@ -169,7 +169,7 @@ def test_structured_records_are_imported(tmp_path):
             structured("s2", ["x"], {"PER": "not", "LOC": 3}),
         ],
     )
-    result = import_bundle([path])
+    result = import_answers([path])
     assert result.records[0].tags == ["B-PER", "O", "O", "B-LOC"]
     assert by_id(result.rejects)["s2"]["reason"] == "wrong_shape"
 
@@ -187,7 +187,7 @@ def test_bad_bytes_are_rejected_per_record(tmp_path):
             per_line("", "No id.", "Result: {}"),
         ],
     )
-    result = import_bundle([path])
+    result = import_answers([path])
     reasons = sorted(row["reason"] for row in result.rejects)
     assert reasons == [
         "broken_json_line",
@@ -203,13 +203,13 @@ def test_bad_bytes_are_rejected_per_record(tmp_path):
 
 def test_an_empty_bundle_is_one_clear_error(tmp_path):
     (tmp_path / "empty.jsonl").write_text("")
-    with pytest.raises(BundleError, match="no records"):
-        import_bundle([tmp_path])
+    with pytest.raises(AnswerFilesError, match="no records"):
+        import_answers([tmp_path])
 
 
 def test_a_missing_source_is_an_error(tmp_path):
-    with pytest.raises(BundleError, match="no such file"):
-        import_bundle([tmp_path / "nope"])
+    with pytest.raises(AnswerFilesError, match="no such file"):
+        import_answers([tmp_path / "nope"])
 
 
 def test_unknown_label_set_synonym_is_an_error():
@@ -223,7 +223,7 @@ def test_reimport_is_byte_identical(bundle, tmp_path):
     outputs = []
     for name in ("one", "two"):
         paths = ImportPaths(tmp_path / name, retry_requests=tmp_path / name / "retry.jsonl", conll=True)
-        write_import(import_bundle([bundle]), paths)
+        write_import(import_answers([bundle]), paths)
         outputs.append({path.name: path.read_bytes() for path in sorted((tmp_path / name).iterdir())})
     assert outputs[0] == outputs[1]
     assert set(outputs[0]) == {
@@ -238,7 +238,7 @@ def test_reimport_is_byte_identical(bundle, tmp_path):
 
 
 def test_outputs_never_land_on_inputs(bundle):
-    result = import_bundle([bundle])
+    result = import_answers([bundle])
     with pytest.raises(OutputError, match="inside the source directory"):
         check_outputs(ImportPaths(bundle / "out"), [bundle], result.inputs)
     with pytest.raises(OutputError, match="is one of the inputs"):
@@ -269,7 +269,7 @@ def test_any_output_file_is_accounted_for(tmp_path_factory, lines):
     root = tmp_path_factory.mktemp("b")
     write_lines(root / "requests.jsonl", [request("q-1", "Ann sang ."), request("q-2", "Bob ran .")])
     write_lines(root / "output.jsonl", lines)
-    result = import_bundle([root])
+    result = import_answers([root])
     report = result.report
     assert report["read"] == report["imported"] + report["rejected"] + report["duplicates"]
     ids = [record.id for record in result.records] + [
@@ -296,8 +296,8 @@ def test_any_json_records_are_accounted_for(tmp_path_factory, records):
     root = tmp_path_factory.mktemp("j")
     write_lines(root / "records.jsonl", [json.dumps(record) for record in records])
     try:
-        result = import_bundle([root])
-    except BundleError as error:
+        result = import_answers([root])
+    except AnswerFilesError as error:
         # The only bundle-wide errors such lines can cause.
         unknown = all(shape_of(record) is None for record in records)
         assert "without its requests file" in str(error) or (
@@ -320,7 +320,7 @@ def test_hallucinations_copied_from_the_few_shot_examples_are_told_apart(tmp_pat
     requests = write_lines(tmp_path / "requests.jsonl", [request_line("x-1", "teacher-x", 0.0, messages)])
     answer = cot_answer('Result: {"PER": ["Smith"], "LOC": ["Oslo", "Tokyo"]}')
     output = write_lines(tmp_path / "output.jsonl", [output_line("x-1", answer)])
-    result = import_bundle([requests, output], ImportOptions())
+    result = import_answers([requests, output], ImportOptions())
     hallucinated = {e["text"]: e["copied_from_prompt"] for e in result.events if e["kind"] == "hallucinated"}
     assert hallucinated == {"Oslo": True, "Tokyo": False}
     assert result.report["entities"]["hallucinated_copied_from_prompt"] == 1
@@ -337,7 +337,7 @@ def test_an_integer_of_thousands_of_digits_rejects_its_record_and_the_rest_impor
     in_answer = output_line("h-2", cot_answer('Result: {"PER": [' + huge + "]}"))
     fine = output_line("h-3", cot_answer('Result: {"PER": ["Cy"]}'))
     output = write_lines(tmp_path / "output.jsonl", [in_record, in_answer, fine])
-    result = import_bundle([requests, output], ImportOptions())
+    result = import_answers([requests, output], ImportOptions())
     reasons = {reject["id"]: reject["reason"] for reject in result.rejects}
     assert reasons == {"h-1": "broken_json_line", "h-2": "malformed_dict"}
     assert [record.id for record in result.records] == ["h-3"]
@@ -360,7 +360,7 @@ def test_a_lone_surrogate_in_any_field_rejects_its_record_and_the_rest_is_writte
     )
     write_lines(root / "output.jsonl", [good, in_text, in_custom_id, in_status, per_line_export])
     paths = ImportPaths(tmp_path / "out", retry_requests=tmp_path / "out" / "retry.jsonl", conll=True)
-    result = import_bundle([root])
+    result = import_answers([root])
     write_import(result, paths)
     assert [record.id for record in result.records] == ["q-0"]
     surrogates = [row for row in result.rejects if row["reason"] == "lone_surrogate"]

@@ -6,7 +6,7 @@ import pytest
 from nerd.annotation.answers import extract_entities
 from nerd.annotation.batch_requests import split_into_files
 from nerd.annotation.few_shot import Selection
-from nerd.annotation.importing import import_bundle
+from nerd.annotation.importing import import_answers
 from nerd.annotation.prompt_inputs import InputFormat
 from nerd.annotation.prompt_templates import Template
 from nerd.annotation.request_writing import PromptOptions, write_prompts
@@ -139,6 +139,6 @@ def test_requests_round_trip_through_a_scripted_teacher_into_import(tmp_path):
         }
         answers.append(output_line(req["custom_id"], "1. Context...\nResult: " + json.dumps(found)))
     write_lines(tmp_path / "back" / "output.jsonl", answers)
-    result = import_bundle([tmp_path / "out", tmp_path / "back"])
+    result = import_answers([tmp_path / "out", tmp_path / "back"])
     assert result.report["rejected"] == 0
     assert result.records[0].tags == ["B-PER", "I-PER", "O", "B-PER", "O", "B-LOC", "O"]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from nerd.annotation.bundle_lines import read_lines
+from nerd.annotation.answer_lines import read_lines
 from nerd.annotation.record_shapes import Shape, read_request, shape_of
 from nerd.atomic import OutputError
 from nerd.cli.main import app

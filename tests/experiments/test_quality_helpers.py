@@ -38,4 +38,4 @@ def test_the_table_averages_finished_seeds_only(tmp_path):
     text = table(tmp_path)
     assert "| 2 | – | 0.8500 ± 0.0707 | – | 10.0 |" in text
     assert "| student | 0.8500 ± 0.0707 |" in text
-    assert "| paper's simple mix: LLM bundle, then 1,000 gold | 0 |" in text
+    assert "| paper's simple mix: LLM answers, then 1,000 gold | 0 |" in text

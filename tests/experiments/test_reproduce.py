@@ -106,7 +106,7 @@ def test_the_command_imports_trains_every_cell_and_writes_the_report(grid_files,
     moved = tmp_path / "other-bundle"
     grid_files.write_text(grid_files.read_text().replace(str(tmp_path / "bundle" / "bbc"), str(moved)))
     other = CliRunner().invoke(app, ["reproduce", str(grid_files), "--out", str(out)])
-    assert other.exit_code == 1 and "use another --out for another teacher bundle" in other.output
+    assert other.exit_code == 1 and "use another --out for another teacher's answer files" in other.output
 
 
 class Counting(GridObserver):

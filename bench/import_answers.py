@@ -1,6 +1,6 @@
-"""Benchmark: how long ``nerd import`` takes on a real bundle (target: the shared 2,000 records in < 3 s).
+"""Benchmark: how long ``nerd import`` takes on real answer files (target: the shared 2,000 records in < 3 s).
 
-Usage: python bench/import_bundle.py [BUNDLE_DIR] [--repeat N]
+Usage: python bench/import_answers.py [ANSWERS_DIR] [--repeat N]
 Times the import itself (reading, parsing, aligning, accounting) and a full write of the outputs,
 in-process after one warm-up run, and prints the median and the spread.
 """
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from nerd.annotation.import_outputs import ImportPaths, write_import
-from nerd.annotation.importing import import_bundle
+from nerd.annotation.importing import import_answers
 
 
 def main() -> int:
@@ -24,13 +24,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     if not args.bundle.exists():
-        sys.stderr.write(f"bundle not found: {args.bundle} (the shared data lives in ../shared/data)\n")
+        sys.stderr.write(f"answer files not found: {args.bundle} (the shared data lives in ../shared/data)\n")
         return 2
     timings = []
     with tempfile.TemporaryDirectory() as scratch:
         for run in range(args.repeat + 1):
             start = time.perf_counter()
-            result = import_bundle([args.bundle])
+            result = import_answers([args.bundle])
             write_import(result, ImportPaths(Path(scratch) / f"run-{run}"))
             elapsed = time.perf_counter() - start
             if run:  # the first run warms the file cache and imports

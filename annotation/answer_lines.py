@@ -1,6 +1,6 @@
-"""Reading the JSONL files of an annotation bundle line by line, never failing on a line's bytes.
+"""Reading a teacher's answer files (JSONL) line by line, never failing on a line's bytes.
 
-Every line comes back as a :class:`BundleLine`: parsed JSON, or the reason it could not be parsed
+Every line comes back as a :class:`AnswerLine`: parsed JSON, or the reason it could not be parsed
 (invalid UTF-8, broken JSON, too long, not an object), with the raw text kept for the rejects file.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nerd.annotation.reject_reasons import RejectReason
-from nerd.errors import BundleError, InputError
+from nerd.errors import AnswerFilesError, InputError
 from nerd.json_files import json_error_text
 
 # No honest record comes near this; a longer line is rejected without being parsed.
@@ -27,8 +27,8 @@ _ID_FIELDS = (
 
 
 @dataclass(frozen=True)
-class BundleLine:
-    """One line of a bundle file: its JSON object, or why it has none."""
+class AnswerLine:
+    """One line of an answer file: its JSON object, or why it has none."""
 
     path: str
     number: int
@@ -44,7 +44,7 @@ def discover(
     pattern: str = "*.jsonl",
     *,
     recursive: bool = True,
-    error: type[InputError] = BundleError,
+    error: type[InputError] = AnswerFilesError,
 ) -> list[Path]:
     """The files named by ``sources``: files as given, directories searched for ``pattern`` (below them
     too when ``recursive``), each file once.
@@ -71,16 +71,16 @@ def discover(
     return list(unique.values())
 
 
-def read_lines(path: Path) -> Iterator[BundleLine]:
+def read_lines(path: Path) -> Iterator[AnswerLine]:
     """Every non-blank line of a JSONL file, parsed where possible.
 
     Raises:
-        BundleError: the file cannot be opened.
+        AnswerFilesError: the file cannot be opened.
     """
     try:
         stream = path.open("rb")
     except OSError as error:
-        raise BundleError(f"cannot read: {error.strerror or error}", path=path) from None
+        raise AnswerFilesError(f"cannot read: {error.strerror or error}", path=path) from None
     with stream:
         for number, data in enumerate(stream, start=1):
             if not data.strip():
@@ -88,7 +88,7 @@ def read_lines(path: Path) -> Iterator[BundleLine]:
             yield _parse(str(path), number, data)
 
 
-def _parse(path: str, number: int, data: bytes) -> BundleLine:
+def _parse(path: str, number: int, data: bytes) -> AnswerLine:
     if len(data) > MAX_LINE_BYTES:
         return _broken(
             path, number, data, RejectReason.LINE_TOO_LONG, f"{len(data)} bytes (limit {MAX_LINE_BYTES})"
@@ -112,7 +112,7 @@ def _parse(path: str, number: int, data: bytes) -> BundleLine:
     surrogate = lone_surrogate(value)
     if surrogate is not None:
         return _broken(path, number, data, RejectReason.LONE_SURROGATE, surrogate)
-    return BundleLine(path, number, value, text.rstrip("\r\n"))
+    return AnswerLine(path, number, value, text.rstrip("\r\n"))
 
 
 def lone_surrogate(value: Any, where: str = "") -> str | None:
@@ -144,7 +144,7 @@ def lone_surrogate(value: Any, where: str = "") -> str | None:
     return None
 
 
-def _broken(path: str, number: int, data: bytes, problem: RejectReason, detail: str) -> BundleLine:
+def _broken(path: str, number: int, data: bytes, problem: RejectReason, detail: str) -> AnswerLine:
     head = data[:65536]
     match = next((found for pattern in _ID_FIELDS if (found := pattern.search(head))), None)
     recovered = None
@@ -155,4 +155,4 @@ def _broken(path: str, number: int, data: bytes, problem: RejectReason, detail: 
         except (json.JSONDecodeError, UnicodeDecodeError, UnicodeEncodeError):
             recovered = None
     raw = data.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
-    return BundleLine(path, number, None, raw, problem, detail, recovered)
+    return AnswerLine(path, number, None, raw, problem, detail, recovered)
