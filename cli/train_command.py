@@ -22,6 +22,7 @@ from nerd.training.runs import RunsObserver, run_training
 
 if TYPE_CHECKING:
     from nerd.training.preparation import Prepared
+    from nerd.training.records import EpochRecord
     from nerd.training.trainer import RunResult
 
 
@@ -330,7 +331,7 @@ class _ProgressObserver(RunsObserver):
         assert self.progress is not None
         self.progress.update(self.task, description=f"{self.progress.tasks[-1].description} scoring dev")
 
-    def epoch_done(self, record: dict[str, Any]) -> None:
+    def epoch_done(self, record: EpochRecord) -> None:
         loss, f1 = epoch_loss_and_f1(record)
         console.print(
             f"seed {self.seed} epoch {record['epoch']:>3}  w0 {record['w0']:.2f}  loss {loss}  "

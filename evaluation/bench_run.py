@@ -8,12 +8,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from nerd.errors import InputError
+from nerd.evaluation.benchmarking import BenchRow
+from nerd.evaluation.http_load import HttpRow
 from nerd.model_bundle import read_manifest
 from nerd.sample_sentences import load_sample
 from nerd.tagging.opening import ModelKind, model_kind
+
+
+class BenchReport(TypedDict):
+    """What ``nerd bench --json`` writes and the CLI shows."""
+
+    model: str
+    cores: int
+    in_process: list[BenchRow]
+    http: list[HttpRow]
 
 
 @dataclass(frozen=True)
@@ -44,16 +55,6 @@ def checkpoint_holding(bundle: Path, source_model: str) -> Path | None:
 
 
 def _is_checkpoint(path: Path) -> bool:
-    from nerd.errors import InputError
-    from nerd.tagging.opening import ModelKind, model_kind
-
-    try:
-        return model_kind(path) is ModelKind.checkpoint
-    except InputError:
-        return False
-
-
-def _is_checkpoint(path: Path) -> bool:
     try:
         return model_kind(path) is ModelKind.checkpoint
     except InputError:
@@ -65,7 +66,7 @@ def run_bench(
     *,
     on_status: Callable[[str], None] = lambda _: None,
     on_note: Callable[[str], None] = lambda _: None,
-) -> dict[str, Any]:
+) -> BenchReport:
     """Every measurement of ``request`` as a report: ``model``, ``cores``, ``in_process`` rows and
     ``http`` rows (one per concurrency)."""
     import onnxruntime
@@ -80,7 +81,7 @@ def run_bench(
     providers = [CPU]
     if CUDA in onnxruntime.get_available_providers() and manifest.variant != "int8":
         providers.append(CUDA)
-    rows: list[dict[str, Any]] = []
+    rows: list[BenchRow] = []
     tokens_of = None
     backends = []
     for provider in providers:
@@ -113,7 +114,7 @@ def run_bench(
                 raise
             # The comparison rows are a courtesy: a pipeline that cannot take a length skips it.
             on_note(f"skipped {backend.name}: {error}")
-    http_rows = []
+    http_rows: list[HttpRow] = []
     if request.url:
         texts = [" ".join(sentence) for sentence in pool]
         for count in request.concurrency:
@@ -130,8 +131,8 @@ def run_bench(
 
 
 def gate_failures(
-    rows: list[dict[str, Any]],
-    http_rows: list[dict[str, Any]],
+    rows: list[BenchRow],
+    http_rows: list[HttpRow],
     max_p95_ms: float | None,
     min_throughput: float | None,
 ) -> list[str]:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from nerd.evaluation.http_load import percentiles_ms
 
@@ -37,6 +37,20 @@ def sentences_of_length(pool: Sequence[Sequence[str]], words: int, count: int) -
     return out
 
 
+class BenchRow(TypedDict):
+    """One (backend, batch size, sentence length) in process: latency per call and throughput."""
+
+    backend: str
+    batch_size: int
+    words: int
+    calls: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    sentences_per_s: float
+    tokens_per_s: float
+
+
 def measure(
     backend: Backend,
     pool: Sequence[Sequence[str]],
@@ -45,9 +59,9 @@ def measure(
     lengths: Sequence[int],
     seconds: float,
     tokens_of: Callable[[Sequence[Sequence[str]]], int],
-) -> list[dict[str, Any]]:
+) -> list[BenchRow]:
     """One row per (batch size, length): per-call latency percentiles and sentences/tokens per second."""
-    rows = []
+    rows: list[BenchRow] = []
     for length in lengths:
         for batch_size in batch_sizes:
             batch = sentences_of_length(pool, length, batch_size)
@@ -59,13 +73,16 @@ def measure(
                 backend.tag(batch)
                 calls.append(time.perf_counter() - tick)
             total = sum(calls)
+            timing = percentiles_ms(calls)
             rows.append(
                 {
                     "backend": backend.name,
                     "batch_size": batch_size,
                     "words": length,
                     "calls": len(calls),
-                    **percentiles_ms(calls),
+                    "p50_ms": timing["p50_ms"],
+                    "p95_ms": timing["p95_ms"],
+                    "p99_ms": timing["p99_ms"],
                     "sentences_per_s": round(batch_size * len(calls) / total, 1),
                     "tokens_per_s": round(tokens_of(batch) * len(calls) / total, 1),
                 }

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 
@@ -67,6 +67,18 @@ def _connection(url: str) -> http.client.HTTPConnection:
     return factory(parts.hostname or "127.0.0.1", parts.port, timeout=30)
 
 
+class HttpRow(TypedDict):
+    """One concurrency of an HTTP load: requests, errors by kind, throughput and latency."""
+
+    clients: int
+    requests: int
+    errors: dict[str, int]
+    requests_per_s: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
 def run_clients(
     url: str,
     texts: Sequence[str],
@@ -75,7 +87,7 @@ def run_clients(
     seconds: float | None = None,
     requests_each: int | None = None,
     api_key: str | None = None,
-) -> dict[str, Any]:
+) -> HttpRow:
     """``clients`` threads posting one text per request for ``seconds`` (or ``requests_each`` times)."""
     path = urlsplit(url).path.rstrip("/") + "/v1/entities"
     headers = {"Content-Type": "application/json"}
@@ -122,10 +134,13 @@ def run_clients(
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - tick
+    timing = percentiles_ms(latencies)
     return {
         "clients": clients,
         "requests": len(latencies) + sum(errors.values()),
         "errors": errors,
         "requests_per_s": round(len(latencies) / wall, 1) if wall else 0.0,
-        **percentiles_ms(latencies),
+        "p50_ms": timing["p50_ms"],
+        "p95_ms": timing["p95_ms"],
+        "p99_ms": timing["p99_ms"],
     }

@@ -26,6 +26,7 @@ from nerd.export.onnx_variants import Int8Target, convert_fp16, copy_support_fil
 from nerd.export.verification import (
     DEFAULT_ALLOWED_DROP,
     ReferenceRun,
+    VerificationReport,
     providers_for,
     reference_run,
     verify_variant,
@@ -42,7 +43,7 @@ PRODUCERS = ("nerd", "torch", "transformers", "optimum", "optimum-onnx", "onnx",
 class VerificationFailed(NerdError):
     """At least one variant did not reproduce the trained model; nothing was installed."""
 
-    def __init__(self, results: list[dict[str, Any]]) -> None:
+    def __init__(self, results: list[VerificationReport]) -> None:
         self.results = results
         failed = [f"{r['variant']}: {'; '.join(r['failures'])}" for r in results if not r["passed"]]
         super().__init__("verification failed, nothing was written: " + " | ".join(failed))
@@ -208,7 +209,7 @@ def _copy_card(checkpoint: Path, dest: Path) -> None:
 
 def export_bundles(
     request: ExportRequest, on_step: Callable[[str], None] = lambda _message: None
-) -> list[dict[str, Any]]:
+) -> list[VerificationReport]:
     """Export, verify and install every requested variant; returns each variant's verification result.
 
     Raises:
@@ -230,7 +231,7 @@ def export_bundles(
         export_fp32(request.checkpoint, raw, opset=request.opset)
         export_seconds = time.perf_counter() - tick
         reference: ReferenceRun | None = None
-        results = []
+        results: list[VerificationReport] = []
         for variant in request.variants:
             tick = time.perf_counter()
             on_step(f"building {variant}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -58,6 +58,30 @@ def reference_run(checkpoint: Checkpoint, sample: Sample, tagger: OnnxTagger, th
     return ReferenceRun(windows, tags, captured, seconds, f1)
 
 
+class VerificationReport(TypedDict):
+    """How one variant compares with the PyTorch model on the sample (``bundle.json``'s verification)."""
+
+    variant: str
+    provider: str
+    sample: str
+    sample_sha256: str | None
+    sentences: int
+    max_abs_logit_difference: float
+    word_labels_differing: int
+    words: int
+    f1_pytorch: float
+    f1: float
+    f1_drop_points: float
+    allowed_drop_points: float
+    agreement_f1: float
+    seconds: float
+    seconds_pytorch: float
+    model_bytes: int
+    passed: bool
+    failures: list[str]
+    export_seconds: NotRequired[float]  # added by the export around it
+
+
 def verify_variant(
     tagger: OnnxTagger,
     variant: str,
@@ -65,7 +89,7 @@ def verify_variant(
     reference: ReferenceRun,
     *,
     allowed_drop: float = DEFAULT_ALLOWED_DROP,
-) -> dict[str, Any]:
+) -> VerificationReport:
     """Check one loaded variant against the reference run; the result says what passed and what did not."""
     largest = 0.0
 

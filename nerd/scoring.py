@@ -9,14 +9,32 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 AVERAGES = {"micro avg": "micro", "macro avg": "macro", "weighted avg": "weighted"}
 
 
+class Score(TypedDict):
+    """One row of a score table."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+class Scores(TypedDict):
+    """Entity-level scores: the three averages and one row per entity type (what every stage reports)."""
+
+    micro: Score
+    macro: Score
+    weighted: Score
+    per_type: dict[str, Score]
+
+
 def entity_scores(
     true_tags: Sequence[Sequence[str]], predicted_tags: Sequence[Sequence[str]], *, strict: bool = False
-) -> dict[str, Any]:
+) -> Scores:
     """Precision, recall, F1 and support per entity type and averaged, rounded to 4 places.
 
     ``strict=False`` is seqeval's default, conlleval-compatible mode; ``strict=True`` scores IOB2 spans
@@ -25,7 +43,7 @@ def entity_scores(
     from seqeval.metrics import classification_report
     from seqeval.scheme import IOB2
 
-    result: dict[str, Any] = {"per_type": {}}
+    result: Any = {"per_type": {}}
     empty = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     for name in AVERAGES.values():
         result[name] = dict(empty)

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from nerd.atomic import atomic_write_text
+from nerd.training.records import EpochRecord
 
 CARD_JSON = "training_card.json"
 CARD_MARKDOWN = "training_card.md"
 
 
-def epoch_loss_and_f1(record: dict[str, Any]) -> tuple[str, str]:
+def epoch_loss_and_f1(record: EpochRecord) -> tuple[str, str]:
     """An epoch record's loss and dev micro F1 as the card and the progress line print them.
 
     >>> epoch_loss_and_f1({"loss": 0.12345, "dev": None})

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nerd.training.preparation import Prepared
+    from nerd.training.records import EpochRecord
 
 _LIBRARIES = ("nerd", "torch", "transformers", "tokenizers", "accelerate", "safetensors", "seqeval", "numpy")
 
@@ -26,7 +27,7 @@ def library_versions() -> dict[str, str | None]:
 def build_card(
     prepared: Prepared,
     seed: int,
-    history: list[dict[str, Any]],
+    history: list[EpochRecord],
     best_epoch: int,
     status: str,
     wall_seconds: float,

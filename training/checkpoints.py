@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from nerd.errors import ConfigError, InputError
+from nerd.training.records import Progress
 
 CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "state.pt"
 PROGRESS_FILE = "trainer_state.json"
 
 
-def save_checkpoint(out_dir: Path, model: Any, optimizer: Any, progress: dict[str, Any]) -> None:
+def save_checkpoint(out_dir: Path, model: Any, optimizer: Any, progress: Progress) -> None:
     """Write the checkpoint of a finished epoch, replacing the previous one."""
     import torch
 
@@ -51,7 +52,7 @@ def recover_checkpoint(out_dir: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def read_progress(out_dir: Path) -> dict[str, Any] | None:
+def read_progress(out_dir: Path) -> Progress | None:
     """The progress of the last checkpoint, or None when there is none."""
     recover_checkpoint(out_dir)
     path = out_dir / CHECKPOINT_DIR / PROGRESS_FILE
@@ -63,7 +64,7 @@ def read_progress(out_dir: Path) -> dict[str, Any] | None:
         raise InputError(f"unreadable checkpoint: {error}", path=path) from None
 
 
-def restore_checkpoint(out_dir: Path, model: Any, optimizer: Any, fingerprint: str) -> dict[str, Any]:
+def restore_checkpoint(out_dir: Path, model: Any, optimizer: Any, fingerprint: str) -> Progress:
     """Restore weights and optimizer from the last checkpoint; its progress is returned.
 
     Raises:

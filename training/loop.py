@@ -27,6 +27,7 @@ from nerd.training.features import IGNORED, Feature
 from nerd.training.length_buckets import collate, shard, training_batches
 from nerd.training.prediction import predict_tags
 from nerd.training.preparation import Prepared
+from nerd.training.records import EpochRecord
 from nerd.training.schedules import epoch_indices
 
 
@@ -54,7 +55,7 @@ class TrainingState:
     device: str
     precision: str
     pad_id: int
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[EpochRecord] = field(default_factory=list)
     best_epoch: int = 0
     best_f1: float = -1.0
     start_epoch: int = 0
@@ -70,7 +71,7 @@ class TrainingState:
 class EpochStep:
     """One finished epoch: its history row, and whether its dev score is the best so far."""
 
-    record: dict[str, Any]
+    record: EpochRecord
     is_best: bool
 
 
@@ -175,7 +176,7 @@ def train_while_improving(
         if hyper.epoch_selection == "best" or epoch == epochs - 1:
             observer.evaluation_started(len(prepared.dev_features))
             scores = entity_scores(dev_tags, _score_dev(prepared, state, dev_lengths))
-        record = {
+        record: EpochRecord = {
             "epoch": epoch + 1,
             "w0": round(prepared.plan[epoch][0], 6),
             "w1": round(prepared.plan[epoch][1], 6),

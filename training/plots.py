@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from nerd.plotting import pyplot, save_png
+from nerd.training.records import EpochRecord
 
 
 def plot_schedule(plan: Sequence[tuple[float, float]], name: str, path: Path) -> None:
@@ -22,7 +22,7 @@ def plot_schedule(plan: Sequence[tuple[float, float]], name: str, path: Path) ->
     plt.close(figure)
 
 
-def plot_learning_curves(history: Sequence[dict[str, Any]], path: Path) -> None:
+def plot_learning_curves(history: Sequence[EpochRecord], path: Path) -> None:
     """Training loss and dev micro F1 per epoch."""
     plt = pyplot()
     figure, loss_axis = plt.subplots(figsize=(6, 3.5))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nerd.errors import NerdError
+from nerd.scoring import Scores
 from nerd.training.base_model import offline
 from nerd.training.card import write_card
 from nerd.training.card_content import build_card
@@ -22,6 +23,7 @@ from nerd.training.checkpoints import remove_checkpoint, save_checkpoint
 from nerd.training.loop import LoopObserver, TrainingState, save_best, set_up, train_while_improving
 from nerd.training.plots import plot_learning_curves, plot_schedule
 from nerd.training.preparation import Prepared
+from nerd.training.records import EpochRecord, Progress
 
 
 class TrainingInterrupted(NerdError):
@@ -46,7 +48,7 @@ class Observer(LoopObserver):
     def run_started(self, seed: int, start_epoch: int, epochs: int) -> None:
         """Called once, after a resume is resolved."""
 
-    def epoch_done(self, record: dict[str, Any]) -> None:
+    def epoch_done(self, record: EpochRecord) -> None:
         """Called with the epoch's history row."""
 
 
@@ -55,9 +57,9 @@ class RunResult:
     """What a finished run reports."""
 
     out_dir: Path
-    history: list[dict[str, Any]]
+    history: list[EpochRecord]
     best_epoch: int
-    best_scores: dict[str, Any]
+    best_scores: Scores
     wall_seconds: float
     stopped_early: bool = False
     card: dict[str, Any] = field(default_factory=dict)
@@ -149,7 +151,7 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
     )
 
 
-def _progress(state: TrainingState, digest: str, wall_seconds: float) -> dict[str, Any]:
+def _progress(state: TrainingState, digest: str, wall_seconds: float) -> Progress:
     """What a checkpoint records of the run, so that a resume carries on where it stopped."""
     return {
         "fingerprint": digest,
