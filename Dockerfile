@@ -33,6 +33,7 @@ COPY evaluation /src/evaluation
 COPY experiments /src/experiments
 COPY evolution /src/evolution
 COPY pseudo_labels /src/pseudo_labels
+COPY review /src/review
 COPY cli /src/cli
 COPY docker/wheelhouse /wheels
 

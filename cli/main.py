@@ -15,6 +15,7 @@ from nerd.cli.import_command import import_cli
 from nerd.cli.label_command import label_cli
 from nerd.cli.prompts_command import prompts_cli
 from nerd.cli.reproduce_command import reproduce_cli
+from nerd.cli.review_command import review_app
 from nerd.cli.serve_command import serve_cli
 from nerd.cli.sign_command import sign_cli
 from nerd.cli.train_command import train_cli
@@ -43,6 +44,7 @@ app.command("bench")(bench_cli)
 app.command("reproduce")(reproduce_cli)
 app.command("wheelhouse")(wheelhouse_cli)
 app.add_typer(evolve_app)
+app.add_typer(review_app)
 
 
 def _version(value: bool) -> None:

@@ -15,8 +15,8 @@ from nerd.spans import iob2_to_spans
 
 
 class Provenance(BaseModel):
-    """Where a record came from: the bundle file and line, which teacher answered, and for a sentence
-    the teacher wrote itself, how hard it meant it to be."""
+    """Where a record came from: the answer file and line, which teacher answered, for a sentence the
+    teacher wrote itself how hard it meant it to be, and whether people reviewed it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -28,6 +28,9 @@ class Provenance(BaseModel):
     # Soft labels (``nerd label``): the labelling models' combined sha256 and the input file's.
     labeller_sha256: str | None = None
     input_sha256: str | None = None
+    # A sentence a person checked (``nerd review export``), and who.
+    reviewed: bool | None = None
+    reviewers: list[str] | None = None
 
 
 class TrainingRecord(BaseModel):

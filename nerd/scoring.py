@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, TypedDict
+from typing import Any
+
+# typing_extensions' TypedDict: pydantic (the review API's response model) needs it before Python 3.12.
+from typing_extensions import TypedDict
 
 AVERAGES = {"micro avg": "micro", "macro avg": "macro", "weighted avg": "weighted"}
 

@@ -6,6 +6,9 @@ import random
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Playwright fixtures (chromium, page) for the page tests.
+pytest_plugins = ["tests.browser"]
+
 # The suite's profiles are derandomised: every run draws the same examples, so a suite that passed on one
 # machine passes on a fresh clone. Fresh randomness is asked for (`make fuzz`: HYPOTHESIS_PROFILE=fuzz,
 # or stress for a release), and what it finds becomes an @example.

@@ -24,6 +24,7 @@ STAGES = (
     "evolution",
     "experiments",
     "pseudo_labels",
+    "review",
 )
 # The stages each stage builds on (every stage may import the vocabulary). A new arrow is a design decision:
 # add it here on purpose, never to make a test pass.
@@ -40,6 +41,9 @@ STAGE_DEPENDENCIES = {
     # Experiments measure the other stages (an int8 recipe, filled teacher data) the way the CLI runs them.
     "experiments": {"training", "evaluation", "export", "pseudo_labels"},
     "pseudo_labels": {"annotation", "tagging"},
+    # People review sentences (read as annotation reads them) on the service's FastAPI stack, with a
+    # model's suggestions.
+    "review": {"annotation", "service", "tagging"},
 }
 FORMER_TOP_LEVEL = {*STAGES, "cli"}
 
@@ -215,6 +219,9 @@ def test_the_wheel_holds_one_top_level_package(tmp_path):
         "nerd/cli/main.py",
         "nerd/training/trainer.py",
         "nerd/service/static/index.html",
+        "nerd/review/static/index.html",
+        "nerd/review/static/review.js",
+        "nerd/review/static/review.css",
         "nerd/verification_sample.conll",
     ):
         assert packaged in names

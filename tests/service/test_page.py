@@ -1,17 +1,8 @@
-"""The page at / in headless Chromium: paste text, click, see the entities highlighted."""
+"""The page at / in headless Chromium (Playwright): paste text, click, see the entities highlighted."""
 
 import pytest
 
 from tests.servers import serving
-from tests.service.browser import Browser, find_chromium
-
-CHROMIUM = find_chromium()
-# The page has loaded and asked the service for its model (the answer shows in #model).
-LOADED = (
-    "(() => { const m = document.getElementById('model');"
-    " return m !== null && !m.textContent.startsWith('loading'); })()"
-)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (Debian: apt install chromium)")
 
 
 @pytest.fixture
@@ -25,51 +16,42 @@ def server(bundle, tmp_path):
         yield f"{url}/"
 
 
-@pytest.fixture
-def browser(tmp_path):
-    browser = Browser(CHROMIUM, tmp_path / "profile")
-    yield browser
-    browser.close()
+def loaded(page):
+    # The page has asked the service for its model (the answer shows in #model).
+    page.wait_for_function("!document.getElementById('model').textContent.startsWith('loading')")
 
 
-def test_a_person_pastes_text_and_sees_the_entities(server, browser):
-    browser.open(server)
-    browser.wait_for(LOADED)
-    assert browser.evaluate("document.getElementById('model').textContent") == "model: 401"
-
-    browser.type_into("#key", "page-key")
-    browser.evaluate("document.getElementById('key').dispatchEvent(new Event('change'))")
-    browser.wait_for("document.getElementById('model').textContent.startsWith('model ')")
+def test_a_person_pastes_text_and_sees_the_entities(server, page):
+    page.goto(server)
+    loaded(page)
+    assert page.text_content("#model") == "model: 401"
+    page.fill("#key", "page-key")
+    page.dispatch_event("#key", "change")
+    page.wait_for_function("document.getElementById('model').textContent.startsWith('model ')")
     text = "Alma met Borel in Quenby 🙂 with Hollin today"
-    browser.type_into("#text", text)
-    browser.click("#run")
-    status = browser.wait_for(
-        "(() => { const s = document.getElementById('status').textContent;"
-        " return s.endsWith('entities') ? s : ''; })()"
-    )
-    marks = browser.evaluate(
-        "Array.from(document.querySelectorAll('#result mark'))"
-        ".map(m => [m.firstChild.textContent, m.dataset.label, getComputedStyle(m).backgroundColor])"
+    page.fill("#text", text)
+    page.click("#run")
+    page.wait_for_function("document.getElementById('status').textContent.endsWith('entities')")
+    marks = page.eval_on_selector_all(
+        "#result mark",
+        "ms => ms.map(m => [m.firstChild.textContent, m.dataset.label, getComputedStyle(m).backgroundColor])",
     )
     seen = {(word, label) for word, label, _ in marks}
     assert {("Alma", "PER"), ("Borel", "PER"), ("Quenby", "LOC"), ("Hollin", "ORG")} <= seen
-    assert status == f"{len(marks)} entities"
+    assert page.text_content("#status") == f"{len(marks)} entities"
     colours = {label: colour for _, label, colour in marks}
     assert colours["PER"] != colours["LOC"] != colours["ORG"]
-    visible = browser.evaluate("document.getElementById('result').innerText")
+    visible = page.inner_text("#result")
     assert visible.replace("PER", "").replace("LOC", "").replace("ORG", "").replace("MISC", "") == text
-    rows = browser.evaluate("document.querySelectorAll('#entities tbody tr').length")
-    assert rows == len(marks) and browser.evaluate("!document.getElementById('entities').hidden")
+    assert page.locator("#entities tbody tr").count() == len(marks) and page.is_visible("#entities")
 
 
-def test_a_wrong_key_shows_the_error(server, browser):
-    browser.open(server)
-    browser.wait_for(LOADED)
-    browser.type_into("#key", "wrong")
-    browser.type_into("#text", "Alma")
-    browser.click("#run")
-    message = browser.wait_for(
-        "(() => { const s = document.getElementById('status');"
-        " return s.className === 'error' ? s.textContent : ''; })()"
-    )
+def test_a_wrong_key_shows_the_error(server, page):
+    page.goto(server)
+    loaded(page)
+    page.fill("#key", "wrong")
+    page.fill("#text", "Alma")
+    page.click("#run")
+    page.wait_for_function("document.getElementById('status').className === 'error'")
+    message = page.text_content("#status")
     assert message.startswith("401") and "API key" in message

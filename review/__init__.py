@@ -1,0 +1,1 @@
+"""The review stage: people check the teacher and write gold data (``nerd review``)."""
