@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/data
 
-.PHONY: example serve test fuzz test-slow llm image bench-import bench-train clean
+.PHONY: example serve test fuzz test-slow llm image bench-import bench-review bench-train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ llm: $(LLM_GGUF)
 # real LLM of `make llm`) or podman.
 test-slow: $(VENV)/.dev $(LLM_GGUF)
 	NERD_LLM_PYTHON=$(LLM_VENV)/bin/python NERD_LLM_GGUF=$(LLM_GGUF) $(BIN)/python -m pytest -m slow
+
+# nerd review's targets: decision latency with 4 reviewers (SQLite, PostgreSQL), first load, ordering.
+bench-review: $(VENV)/.dev
+	$(BIN)/python bench/review.py --data $(SHARED)
 
 bench-import: $(VENV)/.base
 	$(BIN)/python bench/import_answers.py $(SHARED)/teacher-bundle

@@ -305,3 +305,25 @@ def test_every_evolve_command_explains_its_options():
     ):
         result = runner.invoke(app, ["evolve", command, "--help"])
         assert result.exit_code == 0 and option in result.output
+
+
+def test_reviewed_sentences_are_the_probe_gold_of_a_round(trained_model, data, tmp_path):
+    """Issue 27: sentences people reviewed (nerd review export --conll) are what a round probes."""
+    pytest.importorskip("sqlalchemy")
+    from nerd.conll import read_conll
+    from nerd.review.exporting import export_reviewed
+    from nerd.review.store import NewItem, ReviewStore
+    from nerd.review.suggestions import spans_of_tags
+
+    store = ReviewStore(tmp_path / "review.db")
+    store.create(["PER", "LOC", "ORG", "MISC"])
+    sentences = read_conll(data["probe"]).sentences
+    store.add_items([NewItem(tuple(s.tokens), "probe") for s in sentences])
+    for item, sentence in zip(store.items(), sentences, strict=True):
+        store.decide(item.id, "ann", "accept", spans_of_tags(sentence.tags))
+    reviewed = tmp_path / "reviewed.conll"
+    export_reviewed(store, conll=reviewed)
+    out = tmp_path / "round-1"
+    command = ["evolve", "plan", "--model", str(trained_model), "--data", str(reviewed), "--out", str(out)]
+    _ok(runner.invoke(app, [*command, "--requests", "1"]))
+    assert read_round(out).state["round"] == 1
