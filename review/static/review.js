@@ -78,7 +78,8 @@ function draw() {
   render($("sentence"), item.tokens, state.spans, true);
   render($("teacher"), item.tokens, item.teacher || [], false);
   render($("model"), item.tokens, item.model || [], false);
-  $("where").textContent = `#${item.position} · ${item.source}`;
+  const teacher = item.teacher_provenance && item.teacher_provenance.teacher;
+  $("where").textContent = `#${item.position} · ${item.source}` + (teacher ? ` · teacher ${teacher}` : "");
   const flags = [];
   if (item.teacher && item.model && !same(item.teacher, item.model)) flags.push("teacher and model differ");
   if (item.decision) flags.push(`you decided: ${item.decision.action}`);
