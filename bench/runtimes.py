@@ -130,6 +130,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--calibration", type=Path, help="CoNLL file for NNCF. Default: --data.")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--json", type=Path, help="Also write the report here (NNCF's progress display may hold stdout)."
+    )
     arguments = parser.parse_args()
     import openvino as ov
 
@@ -182,7 +185,10 @@ def main() -> None:
     for figures in report["runtimes"].values():
         if "dev_model_seconds" in figures:
             figures["ratio_ort_over_this"] = round(base / figures["dev_model_seconds"], 3)
-    sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    text = json.dumps(report, indent=2) + "\n"
+    if arguments.json is not None:
+        arguments.json.write_text(text)
+    sys.stdout.write(text)
 
 
 if __name__ == "__main__":
