@@ -345,3 +345,16 @@ def test_without_a_key_the_answer_is_401_whatever_the_body(make_client):
         assert bad_utf8.status_code == 401
         keyed = client.post("/v1/entities", content=b"{not json", headers={"Authorization": "Bearer k"})
         assert keyed.status_code in {400, 422}
+
+
+def test_a_short_text_is_not_tokenised_twice_and_a_long_one_is_counted_exactly(client, monkeypatch):
+    """The route bounds a text's sub-tokens by its bytes; only texts over the bound are counted."""
+    engine = client.app.state.holder.require()
+    counted = []
+    real = engine.subtokens
+    monkeypatch.setattr(engine, "subtokens", lambda texts: counted.append(len(texts)) or real(texts))
+    assert client.post("/v1/entities", json={"text": "Alma visited Quenby ."}).status_code == 200
+    assert counted == []
+    long = " ".join(["Alma visited Quenby with Borel ."] * 20)
+    assert client.post("/v1/entities", json={"texts": ["Alma", long]}).status_code == 200
+    assert counted == [1]
