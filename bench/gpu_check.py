@@ -16,7 +16,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -24,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from nerd.evaluation.http_load import cpu_and_load, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "nerd" / "verification_sample.conll"
@@ -43,15 +44,7 @@ def nerd(*arguments: str, timeout: float = 900) -> tuple[float, subprocess.Compl
 
 
 def machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    facts: dict[str, Any] = {"cpu": cpu, "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3])}
+    facts: dict[str, Any] = dict(cpu_and_load())
     try:
         import torch
 
@@ -93,22 +86,12 @@ def serve_once(bundle: Path, device: str, port: int) -> dict[str, Any]:
     )
     started = time.perf_counter()
     try:
-        ready = None
-        while time.perf_counter() - started < 180 and server.poll() is None:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/readyz")
-                response = connection.getresponse()
-                body = json.loads(response.read() or b"{}")
-                if response.status == 200:
-                    ready = body
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.25)
-        if ready is None:
+        if not wait_until_ready(f"http://127.0.0.1:{port}", seconds=180):
             error = server.stderr.read().decode(errors="replace")[-2000:] if server.poll() is not None else ""
             raise SystemExit(f"nerd serve --device {device} did not become ready: {error}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/readyz")
+        ready = json.loads(connection.getresponse().read())
         seconds_to_ready = round(time.perf_counter() - started, 1)
         body = json.dumps({"text": "Angela Merkel met Emmanuel Macron in Paris."})
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

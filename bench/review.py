@@ -16,36 +16,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nerd.evaluation.http_load import free_port
+from nerd.evaluation.http_load import cpu_and_load, serving_in_thread
 from nerd.review.app import create_review_app
 from nerd.review.loading import Inputs
 from nerd.review.setup import set_up_review
 from nerd.review.store import NewItem, ReviewStore
 
 REVIEWERS = ("ann", "bob", "cid", "dee")
-
-
-def cpu_and_load() -> dict[str, str]:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {"cpu": model, "loadavg": " ".join(Path("/proc/loadavg").read_text().split(" ")[:3])}
 
 
 class Timed:
@@ -69,24 +54,6 @@ class Timed:
         await self.app(scope, receive, timed_send)  # type: ignore[operator]
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """``app`` on a loopback port in a thread of this process; yields its base URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
@@ -103,7 +70,7 @@ def decisions(db: str, count: int) -> dict[str, object]:
         {"start": 2, "end": 3, "label": "ORG"},
         {"start": 4, "end": 5, "label": "LOC"},
     ]
-    with serving(timed) as url:
+    with serving_in_thread(timed) as url:
 
         def review(name: str) -> None:
             for item in range(1, count + 1):
@@ -137,7 +104,7 @@ def first_load() -> dict[str, object]:
     with tempfile.TemporaryDirectory() as directory:
         store = ReviewStore(Path(directory) / "r.db")
         store.create(["PER"])
-        with serving(create_review_app(store)) as url:
+        with serving_in_thread(create_review_app(store)) as url:
             sizes = {}
             for path in ("/", "/static/review.js", "/static/review.css", "/api/project"):
                 with urllib.request.urlopen(url + path) as response:

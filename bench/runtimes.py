@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from nerd.conll import read_conll
+from nerd.evaluation.http_load import cpu_and_load
 from nerd.model_bundle import MODEL_FILE, verified_bundle
 from nerd.scoring import entity_scores
 from nerd.tagging.encoding import Window, WordEncoder, pad_token_id
@@ -37,15 +38,8 @@ from nerd.tagging.window_tagger import WindowTagger
 
 
 def machine() -> str:
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        "?",
-    )
-    return f"{cpu}, load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
+    facts = cpu_and_load()
+    return f"{facts['cpu']}, load {facts['loadavg']}"
 
 
 def feeds(windows: Sequence[Window], pad_id: int, names: set[str]) -> dict[str, np.ndarray]:

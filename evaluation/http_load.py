@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import random
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 
@@ -50,6 +51,39 @@ def wait_until_ready(url: str, seconds: float = 60.0) -> bool:
             pass
         time.sleep(0.2)
     return False
+
+
+def cpu_and_load() -> dict[str, str]:
+    """The CPU model and the load average now: what every speed figure is reported beside."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:  # not Linux
+        return {"cpu": "unknown", "loadavg": "unknown"}
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "unknown"
+    )
+    return {"cpu": model, "loadavg": load}
+
+
+@contextlib.contextmanager
+def serving_in_thread(app: Any, http: Any = "auto") -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port in a thread of this process (``http``:
+    uvicorn's protocol, a name or a class); yields the base URL and stops the server on exit."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http=http))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def rss_mb(pid: int) -> int:
