@@ -21,7 +21,7 @@ from nerd.review.schemas import (
     SpanOut,
     UndoIn,
 )
-from nerd.review.stats import ReviewStats, review_stats
+from nerd.review.stats import ReviewStats, review_stats, reviewer_stats
 from nerd.review.store import Decision, Order, ReviewStore
 from nerd.service.json_body import StrictJSONRoute
 from nerd.service.problems import NotFound, OverLimit, ServiceProblem
@@ -69,8 +69,7 @@ def _run(function: Any, *args: Any) -> Any:
 @api.get("/project", response_model=ProjectOut)
 async def project(store: Store, order: QueueOrder, labels: Labels) -> ProjectOut:
     """The label set, the queue's order and the number of sentences."""
-    items = await _run(store.items)
-    return ProjectOut(labels=labels, order=order, items=len(items))
+    return ProjectOut(labels=labels, order=order, items=await _run(store.item_count))
 
 
 @api.get("/queue", response_model=QueueOut)
@@ -142,16 +141,15 @@ async def undo(item_id: int, body: UndoIn, store: Store) -> DecisionOut:
 @api.get("/progress", response_model=ProgressOut)
 async def progress(store: Store, order: QueueOrder, reviewer: Reviewer) -> ProgressOut:
     """How far this reviewer is: items decided, remaining, decisions an hour."""
-    stats = await _run(review_stats, store)
+    # The page asks after every decision: only this reviewer's decisions are read, not the review's.
+    mine = reviewer_stats(await _run(lambda: store.decisions(reviewer=reviewer)))
     remaining = len(await _run(store.queue, reviewer, order))
-    mine = stats["reviewers"].get(reviewer)
-    done = (mine["accepted"] + mine["rejected"]) if mine else 0
     return ProgressOut(
         reviewer=reviewer,
-        done=done,
+        done=mine["accepted"] + mine["rejected"],
         remaining=remaining,
-        total=stats["items"],
-        per_hour=mine["per_hour"] if mine else None,
+        total=await _run(store.item_count),
+        per_hour=mine["per_hour"],
     )
 
 

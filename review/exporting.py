@@ -8,12 +8,13 @@ counted (a conflict is for a person to settle, not for the export to pick a side
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nerd.atomic import atomic_write_text
 from nerd.records import Provenance, TrainingRecord
-from nerd.review.store import ItemRow, ReviewStore
+from nerd.review.store import Decision, ItemRow, ReviewStore
 from nerd.review.suggestions import tags_of_spans
 
 
@@ -32,12 +33,13 @@ class ExportCounts:
     undecided: int
 
 
-def reviewed_sentences(store: ReviewStore) -> tuple[list[ReviewedSentence], ExportCounts]:
-    """The accepted sentences in queue order, and what stayed out."""
-    state = store.state()
+def reviewed_sentences(
+    items: Sequence[ItemRow], state: dict[int, dict[str, Decision]]
+) -> tuple[list[ReviewedSentence], ExportCounts]:
+    """The accepted sentences in queue order, and what stayed out (``state``: ``ReviewStore.state()``)."""
     accepted: list[ReviewedSentence] = []
     rejected = conflicts = undecided = 0
-    for item in store.items():
+    for item in items:
         decided = {who: d for who, d in state.get(item.id, {}).items() if d.action in ("accept", "reject")}
         if not decided:
             undecided += 1
@@ -66,7 +68,7 @@ def export_reviewed(
     Raises:
         ReviewStoreError: an unusable database; OutputError: a file that cannot be written.
     """
-    sentences, counts = reviewed_sentences(store)
+    sentences, counts = reviewed_sentences(store.items(), store.state())
     if conll is not None:
         blocks = [
             "".join(f"{token} {tag}\n" for token, tag in zip(s.item.tokens, s.tags, strict=True))

@@ -5,6 +5,7 @@ teacher per label (the paper's Table 1, against people instead of the original a
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from typing import Any
 from typing_extensions import TypedDict
 
 from nerd.review.exporting import reviewed_sentences
-from nerd.review.store import Decision, ReviewStore
+from nerd.review.store import Decision, ReviewStore, active_decisions
 from nerd.review.suggestions import tags_of_spans
 from nerd.scoring import Scores, entity_scores
 
@@ -71,6 +72,23 @@ def _per_hour(decisions: list[Decision]) -> float | None:
     return round((len(decisions) - 1) / hours, 1) if hours > 0 else None
 
 
+def reviewer_stats(own: Sequence[Decision]) -> ReviewerStats:
+    """One reviewer's figures from their own decisions: what they say now about each item (an undone
+    decision no longer counts), how many undos, and their pace."""
+    by_item: dict[int, list[Decision]] = {}
+    for decision in own:
+        by_item.setdefault(decision.item_id, []).append(decision)
+    now = Counter(active[-1].action for events in by_item.values() if (active := active_decisions(events)))
+    return {
+        "decisions": len(own),
+        "accepted": now["accept"],
+        "rejected": now["reject"],
+        "skipped": now["skip"],
+        "undone": sum(1 for d in own if d.action == "undo"),
+        "per_hour": _per_hour([d for d in own if d.action != "undo"]),
+    }
+
+
 def review_stats(store: ReviewStore) -> ReviewStats:
     items = {item.id: item for item in store.items()}
     decisions = store.decisions()
@@ -78,19 +96,8 @@ def review_stats(store: ReviewStore) -> ReviewStats:
     by_reviewer: dict[str, list[Decision]] = {}
     for decision in decisions:
         by_reviewer.setdefault(decision.reviewer, []).append(decision)
-    reviewers: dict[str, ReviewerStats] = {}
-    for reviewer, own in by_reviewer.items():
-        # What each reviewer says now (an undone decision no longer counts), and how many undos.
-        now = Counter(decided[reviewer].action for decided in state.values() if reviewer in decided)
-        reviewers[reviewer] = {
-            "decisions": len(own),
-            "accepted": now["accept"],
-            "rejected": now["reject"],
-            "skipped": now["skip"],
-            "undone": sum(1 for d in own if d.action == "undo"),
-            "per_hour": _per_hour([d for d in own if d.action != "undo"]),
-        }
-    sentences, counts = reviewed_sentences(store)
+    reviewers = {reviewer: reviewer_stats(own) for reviewer, own in by_reviewer.items()}
+    sentences, counts = reviewed_sentences(list(items.values()), state)
     return {
         "items": len(items),
         "decided": sum(1 for decided in state.values() if any(d.action != "skip" for d in decided.values())),

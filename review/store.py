@@ -264,6 +264,10 @@ class ReviewStore:
                 session.expunge(row)
             return row
 
+    def item_count(self) -> int:
+        with self.session() as session:
+            return session.scalar(select(func.count()).select_from(ItemRow)) or 0
+
     def items(self) -> list[ItemRow]:
         with self.session() as session:
             rows = list(session.scalars(select(ItemRow).order_by(ItemRow.position)))
@@ -303,7 +307,7 @@ class ReviewStore:
                     .where(DecisionRow.item_id == item_id, DecisionRow.reviewer == reviewer)
                     .order_by(DecisionRow.id)
                 ).all()
-                active = _active([_decision(row) for row in events])
+                active = active_decisions([_decision(row) for row in events])
                 if not active:
                     raise LookupError(f"{reviewer} has no decision on item {item_id} to undo")
                 undoes = active[-1].id
@@ -325,7 +329,7 @@ class ReviewStore:
 
     def current(self, item_id: int, reviewer: str) -> Decision | None:
         """What ``reviewer`` says about the item now: the last decision no undo took back."""
-        active = _active(self.decisions(item_id=item_id, reviewer=reviewer))
+        active = active_decisions(self.decisions(item_id=item_id, reviewer=reviewer))
         return active[-1] if active else None
 
     def state(self) -> dict[int, dict[str, Decision]]:
@@ -335,7 +339,7 @@ class ReviewStore:
             by_pair.setdefault((decision.item_id, decision.reviewer), []).append(decision)
         state: dict[int, dict[str, Decision]] = {}
         for (item_id, reviewer), events in by_pair.items():
-            active = _active(events)
+            active = active_decisions(events)
             if active:
                 state.setdefault(item_id, {})[reviewer] = active[-1]
         return state
@@ -371,7 +375,7 @@ def _decision(row: DecisionRow) -> Decision:
     return Decision(row.id, row.item_id, row.reviewer, row.at, row.action, row.spans, row.undoes)
 
 
-def _active(events: Sequence[Decision]) -> list[Decision]:
+def active_decisions(events: Sequence[Decision]) -> list[Decision]:
     """The decisions of one reviewer on one item that no undo took back, in order."""
     undone = {event.undoes for event in events if event.action == "undo"}
     return [event for event in events if event.action != "undo" and event.id not in undone]
