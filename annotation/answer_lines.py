@@ -15,7 +15,7 @@ from typing import Any
 
 from nerd.annotation.reject_reasons import RejectReason
 from nerd.errors import AnswerFilesError, InputError
-from nerd.json_files import json_error_text
+from nerd.json_files import json_error_text, lone_surrogate
 
 # No honest record comes near this; a longer line is rejected without being parsed.
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -113,35 +113,6 @@ def _parse(path: str, number: int, data: bytes) -> AnswerLine:
     if surrogate is not None:
         return _broken(path, number, data, RejectReason.LONE_SURROGATE, surrogate)
     return AnswerLine(path, number, value, text.rstrip("\r\n"))
-
-
-def lone_surrogate(value: Any, where: str = "") -> str | None:
-    r"""Where a string (or key) of a parsed JSON value holds a lone surrogate, else None.
-
-    ``"\ud800"`` is valid JSON and decodes to a string no UTF-8 writer can encode: every output of the
-    import would fail on it. Such a record is rejected, with the field named.
-
-    >>> print(lone_surrogate({"a": ["ok", "x\ud800"]}))
-    a[1]: a lone surrogate \ud800 at character 1
-    >>> lone_surrogate({"a": "fine"}) is None
-    True
-    """
-    stack: list[tuple[Any, str]] = [(value, where)]
-    while stack:
-        item, place = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as error:
-                code, at = ord(item[error.start]), error.start
-                return f"{(place or 'value')[:200]}: a lone surrogate \\u{code:04x} at character {at}"
-        elif isinstance(item, list):
-            stack.extend((element, f"{place}[{index}]") for index, element in enumerate(item))
-        elif isinstance(item, dict):
-            for key, element in item.items():
-                stack.append((key, f"{place} (a key)" if place else "(a key)"))
-                stack.append((element, f"{place}.{key}" if place else str(key)))
-    return None
 
 
 def _broken(path: str, number: int, data: bytes, problem: RejectReason, detail: str) -> AnswerLine:

@@ -16,6 +16,8 @@ from typing import Any
 from fastapi import HTTPException, Request, Response, status
 from fastapi.routing import APIRoute
 
+from nerd.json_files import lone_surrogate
+
 
 class BodyRefused(HTTPException):
     """A body that is not strict JSON: always a 400 with one sentence."""
@@ -55,33 +57,10 @@ def parse_strict_json(body: bytes) -> Any:
         raise BodyRefused("the body is nested too deeply") from None
     except ValueError as error:  # an integer of more than 4,300 digits
         raise BodyRefused(f"the body is not usable JSON: {str(error).split(';')[0]}") from None
-    _check_strings(value, "body")
+    surrogate = lone_surrogate(value, "body")
+    if surrogate is not None:
+        raise BodyRefused(f"{surrogate}, not text")
     return value
-
-
-def _check_strings(value: Any, where: str) -> None:
-    """Every string and key must be encodable as UTF-8 (a ``\\ud800`` escape decodes to one that is not)."""
-    stack = [(value, where)]
-    while stack:
-        item, place = stack.pop()
-        if isinstance(item, str):
-            _encodable(item, place)
-        elif isinstance(item, list):
-            stack.extend((element, f"{place}[{index}]") for index, element in enumerate(item))
-        elif isinstance(item, dict):
-            for key, element in item.items():
-                _encodable(key, f"{place} (a key)")
-                stack.append((element, f"{place}.{key}"))
-
-
-def _encodable(text: str, place: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        code = ord(text[error.start])
-        raise BodyRefused(
-            f"{place[:200]}: a lone surrogate \\u{code:04x} at character {error.start}, not text"
-        ) from None
 
 
 class StrictJSONRequest(Request):
