@@ -17,7 +17,7 @@ from typing import Any
 
 from nerd.atomic import OutputError, atomic_write_bytes, atomic_write_text
 from nerd.errors import ConfigError, ModelBundleError
-from nerd.model_bundle import SIGNATURE_FILE, BundleContents, bundle_digest, read_bundle, read_manifest
+from nerd.model_bundle import SIGNATURE_FILE, BundleContents, verified_bundle
 
 ALGORITHM = "ed25519"
 
@@ -88,9 +88,14 @@ def _load(path: Path, *, private: bool) -> Any:
 
 
 def sign_bundle(directory: Path, private_key: Path) -> dict[str, str]:
-    """Write ``bundle.sig`` for the bundle as it is now; returns what was written."""
+    """Write ``bundle.sig`` for the bundle as it is now, if it is intact (only such a bundle is worth a
+    signature); the digest signed is that of the manifest the check read. Returns what was written.
+
+    Raises:
+        ModelBundleError: an altered, incomplete or unreadable bundle.
+    """
+    digest = verified_bundle(directory, keep_bytes=False).digest
     key = _load(private_key, private=True)
-    digest = bundle_digest(read_manifest(directory))
     record = {
         "algorithm": ALGORITHM,
         "bundle_sha256": digest,
@@ -101,18 +106,14 @@ def sign_bundle(directory: Path, private_key: Path) -> dict[str, str]:
     return record
 
 
-def check_signature(directory: Path, public_key: Path) -> str:
-    """The signing key's fingerprint when ``bundle.sig`` signs this bundle's digest with ``public_key``.
+def check_signature_of(contents: BundleContents, public_key: Path) -> str:
+    """The signing key's fingerprint when ``bundle.sig`` signs this bundle's digest with ``public_key``,
+    checked on a bundle already read: the manifest and signature it was read with, so that what is
+    verified is what the caller goes on to load.
 
     Raises:
         ModelBundleError: no signature, another bundle's, another key's, or a forged one.
     """
-    return check_signature_of(read_bundle(directory, keep_bytes=False), public_key)
-
-
-def check_signature_of(contents: BundleContents, public_key: Path) -> str:
-    """:func:`check_signature` on a bundle already read: the manifest and signature it was read with,
-    so that what is verified is what the caller goes on to load."""
     from cryptography.exceptions import InvalidSignature
 
     key = _load(public_key, private=False)
