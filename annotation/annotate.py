@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from nerd.annotation.annotate_run import Accounting, AnnotateRun, Estimate
+from nerd.annotation.annotate_run import Accounting, AnnotateRun
 from nerd.annotation.batch_transport import BatchPart, BatchRun, BatchTally, wait_for_batches
 from nerd.annotation.chat_transport import ChatTally, send_chat_requests
 from nerd.annotation.openai_clients import Endpoint, EndpointError
@@ -84,11 +84,6 @@ def open_run(
             "--via chat needs --base-url: the OpenAI-compatible endpoint, e.g. http://host:8080/v1"
         )
     return AnnotateRun.open(requests, out, model=model, temperature=temperature, repair=changes)
-
-
-def estimate(run: AnnotateRun, price: float | None) -> Estimate:
-    """What a run would send and cost; nothing is written or sent."""
-    return run.estimate(price)
 
 
 def annotate(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -379,7 +378,3 @@ def active_decisions(events: Sequence[Decision]) -> list[Decision]:
     """The decisions of one reviewer on one item that no undo took back, in order."""
     undone = {event.undoes for event in events if event.action == "undo"}
     return [event for event in events if event.action != "undo" and event.id not in undone]
-
-
-def dumps_spans(spans: SpanList | None) -> str:
-    return json.dumps(spans, separators=(",", ":"))
