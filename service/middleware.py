@@ -63,25 +63,29 @@ class BodyLimit:
             await _drain(receive, 0)
             await _send_json(send, 413, {"detail": message})
             return
-        events, received = [], 0
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                event = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                detail = f"request body not complete within {self.timeout:g} s (NERD_BODY_TIMEOUT_S)"
-                await _send_json(send, 408, {"detail": detail}, close=True)
-                return
-            events.append(event)
-            if event["type"] != "http.request":
-                break
-            received += len(event.get("body", b""))
-            if received > self.max_bytes:
-                await _drain(receive, received)
-                await _send_json(send, 413, {"detail": message})
-                return
-            if not event.get("more_body", False):
-                break
+        events, received, too_large = [], 0, False
+        try:
+            # One deadline for the whole body (asyncio.timeout: no task per receive, unlike wait_for).
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    event = await receive()
+                    events.append(event)
+                    if event["type"] != "http.request":
+                        break
+                    received += len(event.get("body", b""))
+                    if received > self.max_bytes:
+                        too_large = True
+                        break
+                    if not event.get("more_body", False):
+                        break
+        except TimeoutError:
+            detail = f"request body not complete within {self.timeout:g} s (NERD_BODY_TIMEOUT_S)"
+            await _send_json(send, 408, {"detail": detail}, close=True)
+            return
+        if too_large:
+            await _drain(receive, received)
+            await _send_json(send, 413, {"detail": message})
+            return
 
         async def replay() -> Any:
             return events.pop(0) if events else await receive()
