@@ -188,6 +188,14 @@ def train_cli(
             max=100.0,
         ),
     ] = None,
+    word_shapes: Annotated[
+        bool,
+        typer.Option("--word-shapes", help=described(Hyperparameters, "word_shapes")),
+    ] = False,
+    case_dropout: Annotated[
+        float | None,
+        typer.Option(help=described(Hyperparameters, "case_dropout"), min=0.0, max=1.0),
+    ] = None,
     keep_checkpoint: Annotated[
         bool,
         typer.Option(
@@ -213,6 +221,8 @@ def train_cli(
             "dropout": dropout,
             "soft_temperature": soft_temperature,
             "epoch_selection": epoch_selection.value,
+            "word_shapes": word_shapes or None,
+            "case_dropout": case_dropout,
         }
         hyperparameters = _hyperparameters(PRESETS[preset.value], overrides)
         distilled, original = list(distilled or []), list(original or [])

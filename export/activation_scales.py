@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from nerd.tagging.encoding import WordEncoder
+from nerd.tagging.encoding import WordEncoder, model_inputs
 
 # Enough sentences for the ranges to settle (41 did on CoNLL; more only costs export time).
 MAX_CALIBRATION_SENTENCES = 512
@@ -36,14 +36,8 @@ def calibration_feeds(
     """One model input per window of the sentences (evenly spread, at most 512 sentences), unpadded."""
     step = max(1, len(sentences) // MAX_CALIBRATION_SENTENCES)
     chosen = list(sentences[::step])[:MAX_CALIBRATION_SENTENCES]
-    feeds = []
-    for window in encoder.encode(chosen):
-        ids = np.asarray([window.input_ids], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-        if "token_type_ids" in input_names:
-            feed["token_type_ids"] = np.zeros_like(ids)
-        feeds.append(feed)
-    return feeds
+    # The pad id never shows: one window a feed, so nothing is padded.
+    return [model_inputs([window], 0, input_names) for window in encoder.encode(chosen)]
 
 
 def model_input_names(model: Path) -> list[str]:

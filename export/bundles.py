@@ -35,6 +35,7 @@ from nerd.model_bundle import MANIFEST, MODEL_FILE, Manifest, Variant, checksums
 from nerd.sample_sentences import Sample, load_sample
 from nerd.tagging.checkpoint import CARD_FILES, Checkpoint
 from nerd.tagging.onnx_tagger import CUDA, OnnxTagger, default_threads
+from nerd.word_shapes import SHAPE_NAMES
 
 _BUNDLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 PRODUCERS = ("nerd", "torch", "transformers", "optimum", "optimum-onnx", "onnx", "onnxruntime")
@@ -138,6 +139,7 @@ def _write_manifest(
         quantization=quantization,
         verification=verification,
         files=checksums(directory),
+        word_shapes=list(SHAPE_NAMES) if checkpoint.word_shapes else None,
     )
     _save_manifest(directory, manifest)
     return manifest
@@ -163,6 +165,7 @@ def _build_variant(
             request.int8_target,
             calibration=calibration.sentences,
             max_length=request.checkpoint.max_length,
+            shapes=request.checkpoint.word_shapes,
         )
         # The file's name and checksum: the exporting machine's paths are nobody else's business.
         quantization["calibration"] = {

@@ -125,6 +125,7 @@ def quantize_int8(
     *,
     calibration: Sequence[Sequence[str]],
     max_length: int,
+    shapes: bool = False,
     also_float: Sequence[str] = (),
     embedding_rows: bool = True,
 ) -> dict[str, Any]:
@@ -165,7 +166,7 @@ def quantize_int8(
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT, "MatMulConstBOnly": True},
         )
     quantize_rows(dest / MODEL_FILE, per_row)
-    encoder = WordEncoder(fp32_dir / "tokenizer.json", max_length)
+    encoder = WordEncoder(fp32_dir / "tokenizer.json", max_length, shapes=shapes)
     feeds = calibration_feeds(encoder, calibration, model_input_names(dest / MODEL_FILE))
     scales = freeze_activation_scales(dest / MODEL_FILE, feeds)
     return {

@@ -18,7 +18,7 @@ from nerd.model_bundle import MODEL_FILE
 from nerd.sample_sentences import Sample
 from nerd.scoring import entity_scores
 from nerd.tagging.checkpoint import Checkpoint
-from nerd.tagging.encoding import Window
+from nerd.tagging.encoding import Window, WordEncoder
 from nerd.tagging.onnx_tagger import CPU, OnnxTagger
 from nerd.tagging.torch_tagger import TorchReference
 from nerd.word_scores import tag_windows
@@ -42,7 +42,12 @@ class ReferenceRun:
 def reference_run(checkpoint: Checkpoint, sample: Sample, tagger: OnnxTagger, threads: int) -> ReferenceRun:
     """Run the PyTorch model over the sample with the bundle's windows and batches."""
     reference = TorchReference(checkpoint, threads)
-    windows = tagger.encoder.encode(sample.sentences)
+    # The checkpoint's own windows, not the bundle's: a bundle that lost the word shapes the model was
+    # trained with reads other inputs, and fails here.
+    encoder = WordEncoder(
+        checkpoint.path / "tokenizer.json", checkpoint.max_length, shapes=checkpoint.word_shapes
+    )
+    windows = encoder.encode(sample.sentences)
     captured: dict[tuple[int, ...], np.ndarray] = {}
     tick = time.perf_counter()
     tags = tag_windows(
@@ -119,6 +124,12 @@ def verify_variant(
         for a, b in zip(ours, theirs, strict=True)
     )
     failures = []
+    # What the bundle feeds its model when it serves must be what the checkpoint was trained on.
+    own = [(w.input_ids, w.shape_ids) for w in tagger.encoder.encode(sample.sentences)]
+    if own != [(w.input_ids, w.shape_ids) for w in reference.windows]:
+        failures.append(
+            "the bundle encodes the sample otherwise than the checkpoint (tokenizer or word shapes)"
+        )
     if variant == "fp32" and largest > FP32_TOLERANCE:
         failures.append(f"max |logit difference| {largest:.2e} exceeds {FP32_TOLERANCE:.0e}")
     if variant == "fp32" and differing:

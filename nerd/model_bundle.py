@@ -54,6 +54,12 @@ class Manifest(BaseModel):
     training_card: str | None = Field(description="the training card inside the bundle, if the run had one")
     quantization: dict[str, Any] | None = None
     verification: dict[str, Any]
+    # Absent from bundles without word shapes, so that their manifests and digests stay as they were.
+    word_shapes: list[str] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="the word shapes the model reads as token types, in id order (nerd.word_shapes)",
+    )
     files: dict[str, str] = Field(description="file name -> sha256 of every other file in the bundle")
 
 

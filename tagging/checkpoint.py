@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nerd.errors import InputError
+from nerd.tagging.encoding import shapes_read_by
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 CARD_FILES = ("training_card.json", "training_card.md")
@@ -26,6 +27,7 @@ class Checkpoint:
     labels: list[str]
     max_length: int
     card: dict[str, Any] | None
+    word_shapes: bool = False  # trained with word shapes as token types (nerd.word_shapes)
 
     @property
     def name(self) -> str:
@@ -98,4 +100,5 @@ def load_checkpoint(model_dir: str | Path, *, max_length: int | None = None) -> 
     positions = config.get("max_position_embeddings")
     if isinstance(positions, int) and length > positions:
         raise InputError(f"max length {length} exceeds the model's {positions} positions", path=path)
-    return Checkpoint(path=path, labels=labels, max_length=int(length), card=card)
+    shapes = shapes_read_by(config.get("word_shapes"), path / "config.json")
+    return Checkpoint(path=path, labels=labels, max_length=int(length), card=card, word_shapes=shapes)

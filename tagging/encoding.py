@@ -4,20 +4,23 @@ Mirrors ``training/features.py`` exactly, so the exported model reads the same s
 and verified on: each word's first sub-token carries its label; a sentence longer than the window is cut
 into windows of whole words, so no word is dropped; a word the tokenizer reads as nothing gets the
 unknown token. With ``stride`` > 0 consecutive windows overlap by up to that many sub-tokens and each
-word is owned by the window where it sits further from the edge (more context on both sides).
+word is owned by the window where it sits further from the edge (more context on both sides). A model
+trained with word shapes (:mod:`nerd.word_shapes`) also gets each sub-token's word shape as its token type.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tokenizers import Tokenizer
 
 from nerd.errors import ModelBundleError
 from nerd.windows import window_bounds
+from nerd.word_shapes import SHAPE_NAMES, word_shapes
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class Window:
     word_starts: list[int]  # position of each word's first sub-token in input_ids
     owned: tuple[int, int] = (0, 0)  # sentence word indices [from, to) this window labels
     truncated: bool = False  # a word longer than a whole window lost its last sub-tokens
+    shape_ids: list[int] | None = None  # each sub-token's word shape, where the model reads them
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -45,8 +49,9 @@ class Window:
 class WordEncoder:
     """Encodes pre-split words into windows of at most ``max_length`` sub-tokens."""
 
-    def __init__(self, tokenizer: Path | bytes, max_length: int) -> None:
-        """``tokenizer``: a ``tokenizer.json`` file, or its bytes as a verified bundle read them."""
+    def __init__(self, tokenizer: Path | bytes, max_length: int, *, shapes: bool = False) -> None:
+        """``tokenizer``: a ``tokenizer.json`` file, or its bytes as a verified bundle read them;
+        ``shapes``: give every window its sub-tokens' word shapes (a model trained with them)."""
         where = tokenizer if isinstance(tokenizer, Path) else "tokenizer.json"
         try:
             data = tokenizer.read_bytes() if isinstance(tokenizer, Path) else tokenizer
@@ -54,6 +59,7 @@ class WordEncoder:
         except Exception as error:  # tokenizers raises a bare Exception for malformed files
             raise ModelBundleError(f"cannot load the tokenizer: {error}", path=where) from None
         tokenizer = loaded
+        self.shapes = shapes
         # A tokenizer.json saved after training may carry padding or truncation; windows replace both.
         tokenizer.no_padding()
         tokenizer.no_truncation()
@@ -98,10 +104,13 @@ class WordEncoder:
                     pieces[word].append(token_id)
             cut = {word for word, word_pieces in enumerate(pieces) if len(word_pieces) > self.budget}
             pieces = [word_pieces[: self.budget] or [self.unknown_id] for word_pieces in pieces]
-            windows.extend(self._windows(pieces, index, cut, stride))
+            shapes = word_shapes(words) if self.shapes else None
+            windows.extend(self._windows(pieces, index, cut, stride, shapes))
         return windows
 
-    def _windows(self, pieces: list[list[int]], sentence: int, cut: set[int], stride: int) -> list[Window]:
+    def _windows(
+        self, pieces: list[list[int]], sentence: int, cut: set[int], stride: int, shapes: list[int] | None
+    ) -> list[Window]:
         windows = []
         for bounds in window_bounds([len(p) for p in pieces], self.budget, stride):
             input_ids = list(self.prefix)
@@ -112,8 +121,35 @@ class WordEncoder:
             input_ids.extend(self.suffix)
             truncated = any(bounds.start <= word < bounds.end for word in cut)
             owned = (bounds.owned_from, bounds.owned_to)
-            windows.append(Window(input_ids, sentence, bounds.start, starts, owned, truncated))
+            shape_ids = None
+            if shapes is not None:
+                shape_ids = [0] * len(self.prefix)
+                for word in range(bounds.start, bounds.end):
+                    shape_ids.extend([shapes[word]] * len(pieces[word]))
+                shape_ids.extend([0] * len(self.suffix))
+            windows.append(Window(input_ids, sentence, bounds.start, starts, owned, truncated, shape_ids))
         return windows
+
+
+def model_inputs(
+    windows: Sequence[Window], pad_id: int, input_names: Collection[str]
+) -> dict[str, np.ndarray]:
+    """The encoder's inputs for one batch, padded to its longest window: ids, attention mask and, where
+    the graph reads them, token types (the word shapes of a model trained with them, else zeros)."""
+    width = max(len(window) for window in windows)
+    input_ids = np.full((len(windows), width), pad_id, dtype=np.int64)
+    attention_mask = np.zeros((len(windows), width), dtype=np.int64)
+    for row, window in enumerate(windows):
+        input_ids[row, : len(window)] = window.input_ids
+        attention_mask[row, : len(window)] = 1
+    feed = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if "token_type_ids" in input_names:
+        token_types = np.zeros_like(input_ids)
+        for row, window in enumerate(windows):
+            if window.shape_ids is not None:
+                token_types[row, : len(window)] = window.shape_ids
+        feed["token_type_ids"] = token_types
+    return feed
 
 
 def pad_token_id(config: Path | bytes | None, encoder: WordEncoder) -> int:
@@ -132,3 +168,21 @@ def pad_token_id(config: Path | bytes | None, encoder: WordEncoder) -> int:
         if found is not None:
             return found
     return 0
+
+
+def shapes_read_by(recorded: object, where: Path | str) -> bool:
+    """Whether a model reads word shapes, from what its ``config.json`` or ``bundle.json`` records
+    (``word_shapes``: the shape names in id order; absent or null for a model without them).
+
+    Raises:
+        ModelBundleError: shapes other than the ones this version of nerd computes.
+    """
+    if recorded is None:
+        return False
+    if recorded != list(SHAPE_NAMES):
+        raise ModelBundleError(
+            f"the model reads word shapes {recorded!r}; this nerd computes {list(SHAPE_NAMES)}",
+            path=where,
+            field="word_shapes",
+        )
+    return True

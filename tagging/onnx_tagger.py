@@ -11,7 +11,6 @@ import os
 import time
 from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from nerd.errors import ModelBundleError
 from nerd.inference_batches import inference_batches
 from nerd.model_bundle import MODEL_FILE, BundleContents, Manifest, verified_bundle
 from nerd.spans import repair_iob2
-from nerd.tagging.encoding import Window, WordEncoder, pad_token_id
+from nerd.tagging.encoding import Window, WordEncoder, model_inputs, pad_token_id, shapes_read_by
 from nerd.tagging.reading import Aggregation, WordPredictions, aggregate
 from nerd.tagging.window_tagger import WindowTagger
 from nerd.word_scores import softmax
@@ -78,7 +77,11 @@ class OnnxTagger(WindowTagger):
         if self.manifest.variant == "int8" and CUDA in providers:
             raise ModelBundleError("a dynamically quantised int8 model runs on the CPU only", path=self.path)
         self.labels = list(self.manifest.labels)
-        self.encoder = WordEncoder(_required(contents, "tokenizer.json"), self.manifest.max_length)
+        self.encoder = WordEncoder(
+            _required(contents, "tokenizer.json"),
+            self.manifest.max_length,
+            shapes=shapes_read_by(self.manifest.word_shapes, self.path),
+        )
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
@@ -102,6 +105,12 @@ class OnnxTagger(WindowTagger):
             raise ProviderUnavailable(f"asked for {providers[0]}, the session runs on {self.providers[0]}")
         self._check_output_width()
         self.input_names = {node.name for node in self.session.get_inputs()}
+        if self.encoder.shapes and "token_type_ids" not in self.input_names:
+            raise ModelBundleError(
+                "bundle.json lists word shapes, the model has no token_type_ids input to read them",
+                path=self.path,
+                field="word_shapes",
+            )
         self.session_seconds = 0.0  # time inside onnxruntime, summed over calls (for benchmarks)
         self.pad_id = pad_token_id(contents.files.get("config.json"), self.encoder)
         contents.release(MODEL_FILE)  # onnxruntime holds its own copy
@@ -119,15 +128,7 @@ class OnnxTagger(WindowTagger):
 
     def logits(self, windows: Sequence[Window]) -> np.ndarray:
         """Float32 logits ``(windows, longest, labels)`` of one batch, padded to its longest window."""
-        width = max(len(window) for window in windows)
-        input_ids = np.full((len(windows), width), self.pad_id, dtype=np.int64)
-        attention_mask = np.zeros((len(windows), width), dtype=np.int64)
-        for row, window in enumerate(windows):
-            input_ids[row, : len(window)] = window.input_ids
-            attention_mask[row, : len(window)] = 1
-        feed: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if "token_type_ids" in self.input_names:
-            feed["token_type_ids"] = np.zeros_like(input_ids)
+        feed = model_inputs(windows, self.pad_id, self.input_names)
         tick = time.perf_counter()
         (output,) = self.session.run(["logits"], feed)
         self.session_seconds += time.perf_counter() - tick

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nerd.tagging.checkpoint import Checkpoint, load_checkpoint
-from nerd.tagging.encoding import Window, WordEncoder, pad_token_id
+from nerd.tagging.encoding import Window, WordEncoder, model_inputs, pad_token_id
 from nerd.tagging.window_tagger import WindowTagger
 
 
@@ -31,18 +31,18 @@ class TorchReference:
         self.model = AutoModelForTokenClassification.from_pretrained(
             checkpoint.path, local_files_only=True, dtype=torch.float32
         ).eval()
+        # Token types only for a model that reads word shapes in them: some encoders (MPNet) take none.
+        self.input_names = {"input_ids", "attention_mask"}
+        if checkpoint.word_shapes:
+            self.input_names.add("token_type_ids")
 
     def logits(self, windows: Sequence[Window], pad_id: int) -> np.ndarray:
         import torch
 
-        width = max(len(window) for window in windows)
-        input_ids = torch.full((len(windows), width), pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(windows), width), dtype=torch.long)
-        for row, window in enumerate(windows):
-            input_ids[row, : len(window)] = torch.tensor(window.input_ids)
-            attention_mask[row, : len(window)] = 1
+        feed = model_inputs(windows, pad_id, self.input_names)
         with torch.inference_mode():
-            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits.float().numpy()
+            inputs = {name: torch.from_numpy(values) for name, values in feed.items()}
+            return self.model(**inputs).logits.float().numpy()
 
 
 class TorchTagger(WindowTagger):
@@ -56,7 +56,9 @@ class TorchTagger(WindowTagger):
         self.checkpoint = load_checkpoint(checkpoint_dir)
         self.labels = self.checkpoint.labels
         self.reference = TorchReference(self.checkpoint, threads)
-        self.encoder = WordEncoder(checkpoint_dir / "tokenizer.json", self.checkpoint.max_length)
+        self.encoder = WordEncoder(
+            checkpoint_dir / "tokenizer.json", self.checkpoint.max_length, shapes=self.checkpoint.word_shapes
+        )
         self.pad_id = pad_token_id(checkpoint_dir / "config.json", self.encoder)
         self.model_seconds = 0.0  # time inside the PyTorch forward, summed over calls
 

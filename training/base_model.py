@@ -118,3 +118,20 @@ def check_base_model(path: Path, max_length: int) -> BaseModel:
     if max_length < 8:
         raise ConfigError(f"max length {max_length} is too short to hold a word and the special tokens")
     return model
+
+
+def check_word_shapes(model: BaseModel, wanted: bool) -> None:
+    """Word shapes ride in the token-type embeddings (:mod:`nerd.word_shapes`): the encoder needs them,
+    and a checkpoint trained with shapes goes on with them.
+
+    Raises:
+        ConfigError: shapes asked of an encoder without token types, or left off for one trained with them.
+    """
+    trained_with = getattr(model.config, "word_shapes", None) is not None
+    if trained_with and not wanted:
+        raise ConfigError(f"{model.path} was trained with word shapes: continue it with --word-shapes")
+    if wanted and int(getattr(model.config, "type_vocab_size", 0) or 0) < 1:
+        raise ConfigError(
+            f"--word-shapes: {model.path.name} ({model.config.model_type}) has no token-type embeddings "
+            "to carry them; BERT, ELECTRA and RoBERTa-family encoders have"
+        )

@@ -14,7 +14,8 @@ from typing import Any
 from nerd.errors import LabelMapError
 from nerd.training.label_space import LabelSpace
 from nerd.training.sources import Example
-from nerd.windows import window_bounds
+from nerd.windows import WindowBounds, window_bounds
+from nerd.word_shapes import word_shape
 
 IGNORED = -100  # torch's CrossEntropyLoss ignore_index
 
@@ -31,6 +32,7 @@ class Feature:
     # Soft-labelled data: (position, label distribution in the run's label order) for each word start;
     # those positions carry no hard label.
     soft: tuple[tuple[int, tuple[float, ...]], ...] = ()
+    shape_ids: list[int] | None = None  # each sub-token's word shape (nerd.word_shapes), when trained on
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -56,8 +58,10 @@ def encode(
     max_length: int,
     *,
     label_all_subtokens: bool = False,
+    shapes: bool = False,
 ) -> list[Feature]:
-    """Features for ``examples``, in order (several per sentence when it needs windows)."""
+    """Features for ``examples``, in order (several per sentence when it needs windows); with ``shapes``
+    each carries its sub-tokens' word shapes."""
     prefix, suffix = _special_layout(tokenizer)
     budget = max_length - len(prefix) - len(suffix)
     label2id = label_space.label2id
@@ -91,8 +95,21 @@ def encode(
             if soft is not None:
                 starts = zip(feature.word_starts, soft[bounds.start : bounds.end], strict=True)
                 feature = replace(feature, soft=tuple(starts))
+            if shapes:
+                shape_ids = _window_shapes(example.tokens, pieces, bounds, prefix, suffix)
+                feature = replace(feature, shape_ids=shape_ids)
             features.append(feature)
     return features
+
+
+def _window_shapes(
+    words: Sequence[str], pieces: list[list[int]], bounds: WindowBounds, prefix: list[int], suffix: list[int]
+) -> list[int]:
+    """The shape of each sub-token's word; special tokens take the lower-case shape (the pretrained row)."""
+    shapes = [0] * len(prefix)
+    for word in range(bounds.start, bounds.end):
+        shapes.extend([int(word_shape(words[word]))] * len(pieces[word]))
+    return shapes + [0] * len(suffix)
 
 
 def _soft_rows(example: Example, label_space: LabelSpace) -> list[tuple[float, ...]] | None:

@@ -56,6 +56,11 @@ def collate(features: Sequence[Feature], pad_id: int) -> dict[str, Any]:
         attention[row, :size] = 1
         labels[row, :size] = torch.tensor(feature.labels)
     batch = {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+    if features[0].shape_ids is not None:
+        token_types = torch.zeros((len(features), width), dtype=torch.long)
+        for row, feature in enumerate(features):
+            token_types[row, : len(feature)] = torch.tensor(feature.shape_ids)
+        batch["token_type_ids"] = token_types
     soft = [(row, position, target) for row, f in enumerate(features) for position, target in f.soft]
     if soft:
         count = len(soft[0][2])

@@ -14,12 +14,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from nerd.atomic import new_file_mode
-from nerd.errors import InputError
+from nerd.errors import ConfigError, InputError
 from nerd.scoring import entity_scores
 from nerd.training.checkpoints import restore_checkpoint
 from nerd.training.devices import available_cores, resolve_device, resolve_precision
@@ -29,6 +29,7 @@ from nerd.training.prediction import predict_tags
 from nerd.training.preparation import Prepared
 from nerd.training.records import EpochRecord
 from nerd.training.schedules import epoch_indices
+from nerd.word_shapes import SHAPE_NAMES, lowered
 
 
 class LoopObserver:
@@ -157,11 +158,13 @@ def train_while_improving(
         state.model.train()
         tick = time.perf_counter()
         losses: list[float] = []
+        hidden_case = random.Random(f"{seed}/{epoch}/case")
         for batch in batches:
-            inputs = {
-                k: v.to(accelerator.device)
-                for k, v in collate([windows[i] for i in batch], state.pad_id).items()
-            }
+            chosen = [windows[i] for i in batch]
+            if hyper.case_dropout:
+                hide = [hidden_case.random() < hyper.case_dropout for _ in chosen]
+                chosen = [_case_dropped(w) if hidden else w for w, hidden in zip(chosen, hide, strict=True)]
+            inputs = {k: v.to(accelerator.device) for k, v in collate(chosen, state.pad_id).items()}
             loss = _loss(state.model, inputs, hyper.soft_temperature)
             accelerator.backward(loss)
             accelerator.clip_grad_norm_(state.model.parameters(), hyper.max_grad_norm)
@@ -266,11 +269,36 @@ def _load_model(prepared: Prepared, attention: str | None = None) -> Any:
         )
     except (OSError, ValueError, RuntimeError) as error:
         raise InputError(f"cannot load the encoder weights: {error}", path=prepared.base_model.path) from None
+    if prepared.hyperparameters.word_shapes and getattr(model.config, "word_shapes", None) is None:
+        _add_word_shape_rows(model)
     if prepared.hyperparameters.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     if prepared.hyperparameters.dropout is not None:
         _set_dropout(model, prepared.hyperparameters.dropout)
     return model
+
+
+def _add_word_shape_rows(model: Any) -> None:
+    """One token-type row per word shape, each a copy of the pretrained first row, so that training
+    starts from the encoder as it was (every word reads as before) and learns what capitals add."""
+    import torch
+
+    embeddings = getattr(getattr(model.base_model, "embeddings", None), "token_type_embeddings", None)
+    if not isinstance(embeddings, torch.nn.Embedding):
+        raise ConfigError(f"--word-shapes: {type(model).__name__} has no token-type embeddings to carry them")
+    rows = torch.nn.Embedding(len(SHAPE_NAMES), embeddings.embedding_dim)
+    with torch.no_grad():
+        rows.weight.copy_(embeddings.weight[0].expand(len(SHAPE_NAMES), -1))
+    model.base_model.embeddings.token_type_embeddings = rows
+    # BERT keeps an all-zero token-type buffer as the default input; a shape-reading model always gets
+    # its types, and the buffer's size does not depend on the table's.
+    model.config.type_vocab_size = len(SHAPE_NAMES)
+    model.config.word_shapes = list(SHAPE_NAMES)  # saved in config.json: the export and taggers read it
+
+
+def _case_dropped(window: Feature) -> Feature:
+    """The window as its words would read lower-cased: only the shapes change (the tokenizer is uncased)."""
+    return replace(window, shape_ids=lowered(window.shape_ids or []))
 
 
 def _set_dropout(model: Any, probability: float) -> None:

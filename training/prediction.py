@@ -31,9 +31,8 @@ def predict_tags(
 
     def logits(chosen: Sequence[Feature]) -> np.ndarray:
         inputs = collate(chosen, pad_id)
-        output = model(
-            input_ids=inputs["input_ids"].to(device), attention_mask=inputs["attention_mask"].to(device)
-        ).logits
+        inputs.pop("labels")
+        output = model(**{name: values.to(device) for name, values in inputs.items()}).logits
         return output.float().cpu().numpy()
 
     was_training = model.training

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nerd.errors import ConfigError
-from nerd.training.base_model import BaseModel, check_base_model, default_base_model
+from nerd.training.base_model import BaseModel, check_base_model, check_word_shapes, default_base_model
 from nerd.training.continuation import check_continuation
 from nerd.training.features import Feature, encode
 from nerd.training.label_space import LabelSpace, build_label_space, load_label_map
@@ -83,6 +83,7 @@ def prepare(
         for name in sorted(set(label_space.types) - source.types):
             warnings.append(f"the {source.role} data has no {name} entity")
     model = check_base_model(base_model or default_base_model(), hyperparameters.max_length)
+    check_word_shapes(model, hyperparameters.word_shapes)
     continuing = check_continuation(model.path, model.config, label_space)
     if continuing is not None:
         warnings.append(continuing)
@@ -97,11 +98,18 @@ def prepare(
             label_space,
             hyperparameters.max_length,
             label_all_subtokens=hyperparameters.label_all_subtokens,
+            shapes=hyperparameters.word_shapes,
         ):
             per_sentence[feature.sentence].append(feature)
         return per_sentence
 
-    dev_features = encode(dev_source.examples, model.tokenizer, label_space, hyperparameters.max_length)
+    dev_features = encode(
+        dev_source.examples,
+        model.tokenizer,
+        label_space,
+        hyperparameters.max_length,
+        shapes=hyperparameters.word_shapes,
+    )
     return Prepared(
         schedule=parsed,
         plan=plan,

@@ -72,6 +72,26 @@ class Hyperparameters(BaseModel):
             "its square). Default: 1."
         ),
     )
+    # Both absent from the dump when off, so that runs without them keep their fingerprints and cards.
+    word_shapes: bool = Field(
+        default=False,
+        exclude_if=lambda value: not value,
+        description=(
+            "Give the model each word's capitalisation (lower, Title, UPPER, mixed, digits, other) as its "
+            "token type: what an uncased tokenizer throws away. Needs an encoder with token-type "
+            "embeddings (BERT, ELECTRA, RoBERTa, ...); the exported model computes them from the text."
+        ),
+    )
+    case_dropout: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        exclude_if=lambda value: value == 0,
+        description=(
+            "With --word-shapes: the share of training windows shown as if lower-cased (every epoch "
+            "draws anew), so that the model does not fall apart on text without capitals."
+        ),
+    )
     eval_batch_size: int = Field(default=64, ge=1)
     patience: int | None = Field(
         default=None, ge=1, description="Stop after this many epochs without a better dev F1."
@@ -83,6 +103,12 @@ class Hyperparameters(BaseModel):
             "score and keep the final one (faster; no choice made on the dev set, as in the paper)."
         ),
     )
+
+    @model_validator(mode="after")
+    def _case_dropout_needs_shapes(self) -> Hyperparameters:
+        if self.case_dropout > 0 and not self.word_shapes:
+            raise ValueError("case dropout hides word shapes: it needs word shapes (--word-shapes)")
+        return self
 
     @model_validator(mode="after")
     def _patience_needs_scores(self) -> Hyperparameters:

@@ -43,3 +43,38 @@ def test_every_word_of_any_input_gets_exactly_one_start(encoder_and_tokenizer, s
         covered = [w.first_word + offset for w in own for offset in range(len(w.word_starts))]
         assert covered == list(range(len(sentence)))
         assert all(len(w) <= 16 for w in own)
+
+
+def test_word_shapes_ride_with_every_sub_token_as_training_gives_them(tiny_encoder):
+    from transformers import AutoTokenizer
+
+    from nerd.training.features import encode
+    from nerd.training.label_space import LabelSpace
+    from nerd.training.sources import Example
+
+    encoder = WordEncoder(tiny_encoder / "tokenizer.json", 16, shapes=True)
+    sentences = [["Alma", "MET", "borel", "iN", "1996", "--"] * 3, ["zxqwv", "Tarn"], ["A" * 40]]
+    windows = encoder.encode(sentences)
+    examples = [Example(tuple(s), tuple("O" for _ in s)) for s in sentences]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    features = encode(examples, tokenizer, LabelSpace(("PER",)), 16, shapes=True)
+    assert [w.shape_ids for w in windows] == [f.shape_ids for f in features]
+    first = windows[0]
+    assert len(first.shape_ids) == len(first.input_ids)
+    assert first.shape_ids[0] == 0 and first.shape_ids[-1] == 0  # [CLS] and [SEP]
+    assert [first.shape_ids[start] for start in first.word_starts] == ([1, 2, 0, 3, 4, 5] * 3)[
+        : len(first.word_starts)
+    ]
+    # A model without shapes gets none, and its token types stay zeros.
+    assert WordEncoder(tiny_encoder / "tokenizer.json", 16).encode(sentences)[0].shape_ids is None
+
+
+def test_model_inputs_carry_shapes_as_token_types_only_where_the_graph_reads_them(tiny_encoder):
+    from nerd.tagging.encoding import model_inputs
+
+    encoder = WordEncoder(tiny_encoder / "tokenizer.json", 16, shapes=True)
+    windows = encoder.encode([["Alma", "went"], ["TARN"]])
+    feed = model_inputs(windows, 0, {"input_ids", "attention_mask", "token_type_ids"})
+    assert feed["token_type_ids"].tolist()[1][: len(windows[1])] == windows[1].shape_ids
+    assert feed["token_type_ids"][1, len(windows[1]) :].sum() == 0  # padding
+    assert set(model_inputs(windows, 0, {"input_ids", "attention_mask"})) == {"input_ids", "attention_mask"}
