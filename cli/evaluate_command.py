@@ -68,6 +68,14 @@ def evaluate_cli(
         DecodingChoice | None,
         typer.Option(help=f"{DECODING_HELP} Default: as nerd serve decodes (NERD_DECODING, else viterbi)."),
     ] = None,
+    raw_text: Annotated[
+        bool,
+        typer.Option(
+            "--raw-text",
+            help="Also score each sentence as a REST caller sends it: its tokens joined by spaces, split by "
+            "the service's tokenizer, entities compared as exact character spans (report key raw_text).",
+        ),
+    ] = False,
 ) -> None:
     """Score a model on labelled CoNLL data: seqeval default and strict, errors by kind, type confusion."""
     with exit_on_error():
@@ -80,10 +88,17 @@ def evaluate_cli(
         mapping = read_string_map(label_map) if label_map else None
         with error_console.status("evaluating"):
             evaluation = evaluate(
-                model, data, label_map=mapping, threads=threads, decoding=decoding.value if decoding else None
+                model,
+                data,
+                label_map=mapping,
+                threads=threads,
+                decoding=decoding.value if decoding else None,
+                raw_text=raw_text,
             )
         report = evaluation.report
         show_scores(report, score_rows(report))
+        if "raw_text" in report:
+            show_raw_text(report)
         for warning in report["warnings"]:
             error_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
         if compare:
@@ -139,6 +154,15 @@ def show_scores(report: dict[str, Any], rows: list[tuple[str, dict[str, Any], di
     kinds = ", ".join(f"{kind.replace('_', ' ')} {count}" for kind, count in report["errors"].items())
     console.print(f"errors: {kinds}", soft_wrap=True)
     show_confusion(report["confusion"])
+
+
+def show_raw_text(report: dict[str, Any]) -> None:
+    raw = report["raw_text"]
+    console.print(
+        f"raw text through the service's tokenizer: micro F1 {raw['scores']['micro']['f1']:.4f} "
+        f"(strict; on the data's tokens {report['strict']['micro']['f1']:.4f}); "
+        f"{raw['resplit_sentences']} of {raw['sentences']} sentences split otherwise than the data"
+    )
 
 
 def show_confusion(confusion: dict[str, dict[str, int]]) -> None:

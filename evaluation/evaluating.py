@@ -14,6 +14,7 @@ from nerd.decoding import Decoding
 from nerd.errors import LabelMapError
 from nerd.evaluation.error_analysis import ErrorAnalysis, analyse_errors
 from nerd.evaluation.predictors import Predictor, load_predictor
+from nerd.evaluation.raw_text import raw_text_evaluation
 from nerd.scoring import entity_scores
 from nerd.spans import labels_of, map_types
 
@@ -57,12 +58,14 @@ def evaluate(
     threads: int | None = None,
     predictor: Predictor | None = None,
     decoding: Decoding | None = None,
+    raw_text: bool = False,
 ) -> Evaluation:
     """Predict, score (seqeval default and strict), analyse errors; raises on unknown labels.
 
     ``predictor`` is ``model`` already loaded (:func:`load_predictor`), to score several data sets
     with one load; without it the model is loaded here, decoding as ``decoding`` says (None: as
-    ``nerd serve`` would).
+    ``nerd serve`` would). ``raw_text`` also scores the sentences as a REST caller sends them
+    (:mod:`nerd.evaluation.raw_text`), under the report's ``raw_text``.
     """
     started = time.perf_counter()
     label_map = label_map or {}
@@ -105,6 +108,8 @@ def evaluate(
         },
         "warnings": warnings,
     }
+    if raw_text:
+        report["raw_text"] = raw_text_evaluation([s.tokens for s in sentences], gold, predictor, label_map)
     return Evaluation(report, sentences, predicted, gold, errors)
 
 

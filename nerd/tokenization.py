@@ -5,6 +5,14 @@ text and the answer that comes back are aligned against the very same tokens.
 
 >>> [t.text for t in tokenize("Germany's exports rose 3.5% in the U.S., officials said.")]
 ['Germany', "'s", 'exports', 'rose', '3.5', '%', 'in', 'the', 'U.S.', ',', 'officials', 'said', '.']
+
+Where CoNLL-2003 keeps a token whole, so does this tokenizer, so that the service's words are the words
+the model was trained on (a table's places, currencies, batting averages, dialling codes):
+
+>>> tokenize_words("1. Hill ( U.S. ) C$ 1.5 million")
+['1.', 'Hill', '(', 'U.S.', ')', 'C$', '1.5', 'million']
+>>> tokenize_words("hit .500 on Oct. 3, +0.4; call +44 171")
+['hit', '.500', 'on', 'Oct.', '3', ',', '+0.4', ';', 'call', '+44', '171']
 """
 
 from __future__ import annotations
@@ -28,12 +36,18 @@ _ABBREVIATIONS = frozenset(
     "mon tue wed thu fri sat sun".split()
 )
 # Kept with their dot as one token; a shorter list, since "no." or "sun." can end a sentence.
-_TITLES = "mrs|mr|ms|dr|prof|sr|jr|st|gen|col|lt|sgt|capt|gov|sen|rev|inc|ltd|corp|co|bros|vs|etc"
+_TITLES = (
+    "mrs|mr|ms|dr|prof|sr|jr|st|gen|col|lt|sgt|capt|gov|sen|rev|inc|ltd|corp|co|bros|vs|etc"
+    "|jan|feb|aug|sept|sep|oct|nov|dec"  # months whose short forms are not also words
+)
 
 # Order matters: the first alternative that matches at a position wins.
 _TOKEN = re.compile(
     rf"""
-    (?i:(?<![\w.])(?:{_TITLES})\.)          # titles and abbreviations: Mr. Inc.
+    (?i:(?<![\w.])(?:{_TITLES})\.)          # titles and abbreviations: Mr. Inc. Oct.
+    | (?m:^)\d{{1,3}}[.=](?=\s)                # a list's or a results table's place at a line start: 1. 3=
+    | (?<![\w$])[A-Z]{{1,3}}\$                 # currencies written with a country: C$ US$ HK$
+    | (?<![\w.+])(?:\.\d+|\+\d+(?:[.,]\d+)*)   # decimals without a leading zero, signed, codes: .500 +0.4 +44
     | (?<![\w.])[A-Z]\.(?=\s+[A-Z])           # initials: John F. Kennedy
     | (?:[A-Za-z]\.){{2,}}(?![A-Za-z])          # abbreviations with inner dots: U.S., U.N.
     | \d+(?:[.,:/]\d+)+                       # numbers, times and dates: 3.5 1,000 10:30 1/2
