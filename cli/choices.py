@@ -16,3 +16,10 @@ DECODING_HELP = (
     "viterbi: the most probable valid IOB2 tag sequence (a name is never split into two entities of "
     "different types); argmax: each word's best label, then repaired."
 )
+
+
+class RecaseChoice(StrEnum):
+    """How ``nerd evaluate --recase`` rewrites every word before the model reads it."""
+
+    lower = "lower"
+    upper = "upper"

@@ -11,7 +11,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from nerd.cli.choices import DECODING_HELP, DecodingChoice
+from nerd.cli.choices import DECODING_HELP, DecodingChoice, RecaseChoice
 from nerd.cli.console import console, error_console, exit_on_error
 from nerd.errors import InputError
 
@@ -76,6 +76,13 @@ def evaluate_cli(
             "the service's tokenizer, entities compared as exact character spans (report key raw_text).",
         ),
     ] = False,
+    recase: Annotated[
+        RecaseChoice | None,
+        typer.Option(
+            help="Send every word lower- or upper-cased (gold tags unchanged): how much the model leans on "
+            "capitals, for text that has none or only capitals."
+        ),
+    ] = None,
 ) -> None:
     """Score a model on labelled CoNLL data: seqeval default and strict, errors by kind, type confusion."""
     with exit_on_error():
@@ -94,6 +101,7 @@ def evaluate_cli(
                 threads=threads,
                 decoding=decoding.value if decoding else None,
                 raw_text=raw_text,
+                recase=recase.value if recase else None,
             )
         report = evaluation.report
         show_scores(report, score_rows(report))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from nerd.checksums import file_sha256
 from nerd.conll import Sentence, read_conll
@@ -19,6 +19,8 @@ from nerd.scoring import entity_scores
 from nerd.spans import labels_of, map_types
 
 AVERAGES = ("micro", "macro", "weighted")
+Recase = Literal["lower", "upper"]
+RECASES: dict[str, Callable[[str], str]] = {"lower": str.lower, "upper": str.upper}
 
 
 @dataclass
@@ -59,13 +61,15 @@ def evaluate(
     predictor: Predictor | None = None,
     decoding: Decoding | None = None,
     raw_text: bool = False,
+    recase: Recase | None = None,
 ) -> Evaluation:
     """Predict, score (seqeval default and strict), analyse errors; raises on unknown labels.
 
     ``predictor`` is ``model`` already loaded (:func:`load_predictor`), to score several data sets
     with one load; without it the model is loaded here, decoding as ``decoding`` says (None: as
     ``nerd serve`` would). ``raw_text`` also scores the sentences as a REST caller sends them
-    (:mod:`nerd.evaluation.raw_text`), under the report's ``raw_text``.
+    (:mod:`nerd.evaluation.raw_text`), under the report's ``raw_text``. ``recase`` sends every word
+    lower- or upper-cased (the gold tags stay): how much a model leans on capitals.
     """
     started = time.perf_counter()
     label_map = label_map or {}
@@ -80,7 +84,8 @@ def evaluate(
     # Both sides are mapped before the check, so it sees the types that will be compared.
     model_types = {label_map.get(t, t) for t in labels_of(predictor.labels)} - {"O"}
     warnings = check_types({t for tags in gold for t in labels_of(tags)}, model_types, {})
-    predictions = predictor.run([list(s.tokens) for s in sentences])
+    words = [[RECASES[recase](token) if recase else token for token in s.tokens] for s in sentences]
+    predictions = predictor.run(words)
     predicted = [map_types(tags, label_map) for tags in predictions.tags]
     default = entity_scores(gold, predicted)
     strict = entity_scores(gold, predicted, strict=True)
@@ -94,6 +99,7 @@ def evaluate(
         },
         "data": files,
         "label_map": label_map,
+        "recased": recase,
         **{name: default[name] for name in AVERAGES},
         "per_type": default["per_type"],
         "strict": {**{name: strict[name] for name in AVERAGES}, "per_type": strict["per_type"]},
@@ -109,7 +115,7 @@ def evaluate(
         "warnings": warnings,
     }
     if raw_text:
-        report["raw_text"] = raw_text_evaluation([s.tokens for s in sentences], gold, predictor, label_map)
+        report["raw_text"] = raw_text_evaluation(words, gold, predictor, label_map)
     return Evaluation(report, sentences, predicted, gold, errors)
 
 

@@ -13,6 +13,11 @@ the model was trained on (a table's places, currencies, batting averages, dialli
 ['1.', 'Hill', '(', 'U.S.', ')', 'C$', '1.5', 'million']
 >>> tokenize_words("hit .500 on Oct. 3, +0.4; call +44 171")
 ['hit', '.500', 'on', 'Oct.', '3', ',', '+0.4', ';', 'call', '+44', '171']
+
+and so does a tweet's (the Broad Twitter Corpus keeps them whole):
+
+>>> tokenize_words("@Reuters: #Gaza talks http://t.co/x1Y.")
+['@Reuters', ':', '#Gaza', 'talks', 'http://t.co/x1Y', '.']
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ _TITLES = (
 # Order matters: the first alternative that matches at a position wins.
 _TOKEN = re.compile(
     rf"""
-    (?i:(?<![\w.])(?:{_TITLES})\.)          # titles and abbreviations: Mr. Inc. Oct.
+    (?:https?://|www\.)\S+?(?=[.,;:!?)\]"']*(?:\s|$))  # web addresses, without a closing full stop
+    | (?<![\w@#])[@#]\w+                      # mentions and hashtags: @Reuters #Gaza
+    | (?i:(?<![\w.])(?:{_TITLES})\.)          # titles and abbreviations: Mr. Inc. Oct.
     | (?m:^)\d{{1,3}}[.=](?=\s)                # a list's or a results table's place at a line start: 1. 3=
     | (?<![\w$])[A-Z]{{1,3}}\$                 # currencies written with a country: C$ US$ HK$
     | (?<![\w.+])(?:\.\d+|\+\d+(?:[.,]\d+)*)   # decimals without a leading zero, signed, codes: .500 +0.4 +44

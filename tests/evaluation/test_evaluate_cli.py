@@ -108,3 +108,19 @@ def test_an_empty_data_file_is_an_error_naming_it(bundle, tmp_path, command):
     result = runner.invoke(app, [command, *arguments])
     assert result.exit_code == 1
     assert f"{empty}: no sentences: the file is empty" in result.output
+
+
+def test_recase_sends_every_word_lower_or_upper_cased_and_the_report_says_so(bundle, tmp_path):
+    model, sample = bundle
+    scores = {}
+    for recase in ("lower", "upper"):
+        path = tmp_path / f"{recase}.json"
+        result = runner.invoke(
+            app, ["evaluate", str(model), str(sample), "--recase", recase, "--json", str(path)]
+        )
+        assert result.exit_code == 0, result.output
+        report = json.loads(path.read_text())
+        assert report["recased"] == recase
+        scores[recase] = report["micro"]["f1"]
+    # The tiny model's tokenizer is uncased, and the model reads no word shapes: capitals change nothing.
+    assert scores["lower"] == scores["upper"] > 0.5
