@@ -6,14 +6,15 @@
 #       steps: import baseline teacher pools label student recipe gold fill filled export all
 #
 # Environment: NERD (the nerd command, default .venv/bin/nerd), SHARED (../shared/data), OUT
-# (out/quality), MPNET (a local all-mpnet-base-v2 directory, see ../shared/data/README.md), SEEDS (1,2,3).
+# (out/quality), MPNET (the teacher's encoder: a local all-mpnet-base-v2 directory, see
+# ../shared/data/README.md; needed by the teacher step only), SEEDS (1,2,3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NERD=${NERD:-.venv/bin/nerd}
 PYTHON=${PYTHON:-.venv/bin/python}
 SHARED=${SHARED:-../shared/data}
 OUT=${OUT:-out/quality}
-MPNET=${MPNET:-/work/encoders/mpnet/all-mpnet-base-v2}
+MPNET=${MPNET:-}
 SEEDS=${SEEDS:-1,2,3}
 DEV=$SHARED/conll2003/valid.txt
 GOLD=$SHARED/paper-split/gold_1000.conll
@@ -34,7 +35,16 @@ step_baseline() {  # the paper's simple mix: the LLM bundle, then the 1,000 gold
     done
 }
 
+need_mpnet() {
+    if [ -z "$MPNET" ] || [ ! -f "$MPNET/config.json" ]; then
+        echo "MPNET=${MPNET:-(unset)}: set MPNET to a local all-mpnet-base-v2 directory (config.json," \
+            "tokenizer.json, model.safetensors); ../shared/data/README.md says how to get one offline" >&2
+        exit 2
+    fi
+}
+
 step_teacher() {  # a larger intermediate teacher trained the same way
+    need_mpnet
     "$NERD" train --distilled "$OUT/imported/data.jsonl" --original "$GOLD" --dev "$DEV" \
         --schedule simple-mix --base-model "$MPNET" --preset cpu --precision fp32 --lr 5e-5 \
         --batch-size 16 --dropout 0.1 --epochs 10 --seeds 1 --out "$OUT/mpnet-teacher" --resume

@@ -28,7 +28,7 @@ ROWS = {
 REPORTS = {"fp32": "evaluate-fp32.json", "int8": "evaluate-int8.json", "argmax": "evaluate-argmax.json"}
 
 
-def _json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
@@ -44,8 +44,8 @@ def seeds_of(row: Path) -> list[dict[str, Any]]:
     """Per finished seed: its reports and training wall time."""
     found = []
     for run in sorted(row.glob("seed-*")):
-        card = _json(run / "training_card.json")
-        reports = {name: _json(run / file) for name, file in REPORTS.items()}
+        card = read_json(run / "training_card.json")
+        reports = {name: read_json(run / file) for name, file in REPORTS.items()}
         if card is None or card.get("status") != "complete" or reports["int8"] is None:
             continue
         found.append({"seed": run.name, "card": card, **reports})
@@ -79,7 +79,7 @@ def table(out: Path) -> str:
         lines += ["| row | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
         for name, row in per_type.items():
             lines.append(f"| {name} | " + " | ".join(mean_std(row.get(label, [])) for label in labels) + " |")
-    teacher = _json(out / "mpnet-teacher" / "training_card.json")
+    teacher = read_json(out / "mpnet-teacher" / "training_card.json")
     if teacher is not None:
         best = teacher.get("best_dev") or {}
         lines += [
@@ -88,7 +88,7 @@ def table(out: Path) -> str:
             f"at epoch {teacher['best_epoch']} (PyTorch, Viterbi), {teacher['wall_seconds'] / 60:.1f} min.",
         ]
     for pool in ("soft-conll", "soft-bbc"):
-        report = _json(out / pool / "report.json")
+        report = read_json(out / pool / "report.json")
         if report is not None:
             lines.append(
                 f"Labelling {report['input']}: {report['records']} sentences, {report['words']} words in "

@@ -39,3 +39,26 @@ def test_the_table_averages_finished_seeds_only(tmp_path):
     assert "| 2 | – | 0.8500 ± 0.0707 | – | 10.0 |" in text
     assert "| student | 0.8500 ± 0.0707 |" in text
     assert "| paper's simple mix: LLM answers, then 1,000 gold | 0 |" in text
+
+
+def test_the_default_model_table_reads_every_report_of_finished_seeds(tmp_path):
+    from nerd.experiments.default_model_table import table as default_table
+
+    for seed, f1 in ((1, 0.90), (2, 0.92)):
+        run = tmp_path / "shapes" / f"seed-{seed}"
+        run.mkdir(parents=True)
+        (run / "training_card.json").write_text(json.dumps({"status": "complete", "wall_seconds": 840}))
+        with_raw = report(f1, {}) | {"raw_text": {"scores": {"micro": {"f1": f1 - 0.01}}}}
+        for name in ("evaluate-int8.json", "evaluate-btc.json"):
+            (run / name).write_text(json.dumps(with_raw))
+        for name in ("evaluate-lower.json", "evaluate-upper.json"):
+            (run / name).write_text(json.dumps(report(f1 - 0.05, {})))
+    missing = tmp_path / "shapes" / "seed-3"  # finished, but not yet scored on BTC: left out
+    missing.mkdir()
+    (missing / "training_card.json").write_text(json.dumps({"status": "complete", "wall_seconds": 1}))
+    text = default_table(tmp_path)
+    assert (
+        "| the same with word shapes, 30% of windows lower-cased | 2 | 0.9100 ± 0.0141 | 0.9000 ± 0.0141 | "
+        "0.8600 ± 0.0141 | 0.8600 ± 0.0141 | 0.9100 ± 0.0141 | 0.9000 ± 0.0141 | 14.0 |"
+    ) in text
+    assert "| MiniLM on CoNLL train (the model before word shapes) | 0 |" in text
