@@ -38,8 +38,9 @@ STAGE_DEPENDENCIES = {
     "export": {"tagging"},
     "evaluation": {"tagging"},
     "evolution": {"annotation", "evaluation"},
-    # Experiments measure the other stages (an int8 recipe, filled teacher data) the way the CLI runs them.
-    "experiments": {"training", "evaluation", "export", "pseudo_labels"},
+    # Experiments measure the other stages (an int8 recipe, filled teacher data) the way the CLI runs them,
+    # and show models' answers to texts the way the service gives them (the showcase).
+    "experiments": {"training", "evaluation", "export", "pseudo_labels", "tagging", "service"},
     "pseudo_labels": {"annotation", "tagging"},
     # People review sentences (read as annotation reads them) on the service's FastAPI stack, with a
     # model's suggestions.

@@ -62,3 +62,17 @@ def test_the_default_model_table_reads_every_report_of_finished_seeds(tmp_path):
         "0.8600 ± 0.0141 | 0.8600 ± 0.0141 | 0.9100 ± 0.0141 | 0.9000 ± 0.0141 | 14.0 |"
     ) in text
     assert "| MiniLM on CoNLL train (the model before word shapes) | 0 |" in text
+
+
+def test_the_showcase_tags_texts_as_the_service_does_side_by_side(exported_bundles):
+    pytest.importorskip("onnxruntime")
+    from nerd.experiments.showcase import entities, table
+    from nerd.tagging.onnx_tagger import OnnxTagger
+
+    out, _, _ = exported_bundles
+    texts = ["Alma met Borel in Quenby.", "the report | said"]
+    found = [entities(OnnxTagger(out / variant), texts) for variant in ("onnx-fp32", "onnx-int8")]
+    assert ("Quenby", "LOC") in found[0][0] and found[0][1] == []
+    text = table(texts, ["fp32", "int8"], found)
+    assert text.splitlines()[0] == "| text | fp32 | int8 |"
+    assert "| the report / said | – | – |" in text  # a pipe in a text cannot break the table
