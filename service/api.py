@@ -210,6 +210,7 @@ def model_info(engine: Engine, holder: Holder) -> ModelInfo:
         labels=manifest.labels,
         entity_types=sorted({label[2:] for label in manifest.labels if label != "O"}),
         max_length=manifest.max_length,
+        word_shapes=manifest.word_shapes,
         provider=engine.providers[0],
         versions=manifest.producers,
         files=manifest.files,

@@ -87,6 +87,11 @@ class ModelInfo(BaseModel):
     labels: list[str]
     entity_types: list[str]
     max_length: int
+    word_shapes: list[str] | None = Field(
+        default=None,
+        description="the word shapes (capitalisation classes) the model reads beside the sub-tokens; "
+        "null for a model that sees only its tokenizer's ids",
+    )
     provider: str
     versions: dict[str, str]
     files: dict[str, str]

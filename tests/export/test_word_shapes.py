@@ -109,10 +109,12 @@ def test_the_service_computes_shapes_from_the_raw_text(shaped):
 
     from nerd.service.app import create_app
     from nerd.service.settings import ServiceSettings
+    from nerd.word_shapes import SHAPE_NAMES
 
     model, _, _ = shaped
     with TestClient(create_app(ServiceSettings(_env_file=None, model_dir=model / "onnx-int8"))) as client:
         response = client.post("/v1/entities", json={"text": " ".join(SENTENCE)})
+        assert client.get("/v1/model").json()["word_shapes"] == list(SHAPE_NAMES)
     found = [(e["text"], e["label"]) for e in response.json()["results"][0]["entities"]]
     assert found == [("Cato", "PER"), ("Rusk", "LOC")]
 
