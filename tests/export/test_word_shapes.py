@@ -157,3 +157,20 @@ def test_word_shapes_need_token_type_embeddings_and_stay_on_once_trained(shaped,
     config.save_pretrained(encoder)
     with pytest.raises(ConfigError, match="no token-type embeddings"):
         check_word_shapes(check_base_model(encoder, 32), wanted=True)
+
+
+def test_nerd_label_reads_capitals_with_a_shaped_checkpoint_and_bundle(shaped, tmp_path):
+    from typer.testing import CliRunner
+
+    from nerd.cli.main import app
+    from nerd.records import read_records
+
+    model, _, _ = shaped
+    pool = tmp_path / "pool.txt"
+    pool.write_text(" ".join(SENTENCE) + "\n")
+    for where in (model, model / "onnx-int8"):
+        out = tmp_path / f"soft-{where.name}"
+        result = CliRunner().invoke(app, ["label", str(pool), "--model", str(where), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        (record,) = read_records(out / "data.jsonl")
+        assert record.tags == ["B-PER", "O", "O", "B-LOC", "O", "O", "O", "O"], where
