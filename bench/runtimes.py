@@ -5,7 +5,11 @@ only the model call differs:
 - ``ort-int8``: onnxruntime on an int8 bundle (what nerd ships);
 - ``ov-int8-onnx``: OpenVINO reading that int8 ONNX as it is (recorded as failed if it cannot);
 - ``ov-nncf-*``: OpenVINO on the fp32 bundle's ONNX quantised by NNCF (``ModelType.TRANSFORMER``) with
-  calibration sentences, compiled with the default precision hint (bf16 where the CPU has it) and f32.
+  calibration sentences, compiled with the default precision hint (bf16 where the CPU has it) and f32;
+- ``ov-nncf-bounded``: the same with upper bounds on the dynamic dimensions (batch <= 64, length <= the
+  window), which OpenVINO's CPU documentation says lets it plan memory ahead;
+- ``ov-nncf-static``: one compiled model per static shape (the batch as it comes, the length padded up
+  to a multiple of 8), compiled during the warm-up: no dynamic-shape work at run time, a little padding.
 For each: dev model time (sorted batches of 32, the median of ``--rounds`` interleaved passes), one
 sentence p50/p99 (14-20 words), dev micro F1, and whether a sentence's tags depend on its batch
 neighbours. The CPU model and the load average are printed before each measurement.
@@ -32,7 +36,7 @@ from nerd.conll import read_conll
 from nerd.evaluation.http_load import cpu_and_load
 from nerd.model_bundle import MODEL_FILE, verified_bundle
 from nerd.scoring import entity_scores
-from nerd.tagging.encoding import Window, WordEncoder, pad_token_id
+from nerd.tagging.encoding import Window, WordEncoder, model_inputs, pad_token_id
 from nerd.tagging.onnx_tagger import OnnxTagger, default_threads
 from nerd.tagging.window_tagger import WindowTagger
 
@@ -42,16 +46,16 @@ def machine() -> str:
     return f"{facts['cpu']}, load {facts['loadavg']}"
 
 
-def feeds(windows: Sequence[Window], pad_id: int, names: set[str]) -> dict[str, np.ndarray]:
-    width = max(len(w) for w in windows)
-    input_ids = np.full((len(windows), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(windows), width), dtype=np.int64)
-    for row, window in enumerate(windows):
-        input_ids[row, : len(window)] = window.input_ids
-        mask[row, : len(window)] = 1
-    feed = {"input_ids": input_ids, "attention_mask": mask}
-    if "token_type_ids" in names:
-        feed["token_type_ids"] = np.zeros_like(input_ids)
+def feeds(windows: Sequence[Window], pad_id: int, names: set[str], width: int = 0) -> dict[str, np.ndarray]:
+    """nerd's own model inputs (word shapes included where the model reads them), padded to ``width``."""
+    feed = model_inputs(windows, pad_id, names)
+    extra = width - feed["input_ids"].shape[1]
+    if extra > 0:
+        fill = {"input_ids": pad_id}
+        feed = {
+            name: np.pad(values, ((0, 0), (0, extra)), constant_values=fill.get(name, 0))
+            for name, values in feed.items()
+        }
     return feed
 
 
@@ -61,7 +65,11 @@ class OpenVinoTagger(WindowTagger):
     def __init__(self, compiled: Any, bundle: Path) -> None:
         contents = verified_bundle(bundle)
         self.labels = list(contents.manifest.labels)
-        self.encoder = WordEncoder(contents.files["tokenizer.json"], contents.manifest.max_length)
+        self.encoder = WordEncoder(
+            contents.files["tokenizer.json"],
+            contents.manifest.max_length,
+            shapes=contents.manifest.word_shapes is not None,
+        )
         self.pad_id = pad_token_id(contents.files.get("config.json"), self.encoder)
         self.compiled = compiled
         self.request = compiled.create_infer_request()
@@ -74,6 +82,31 @@ class OpenVinoTagger(WindowTagger):
         result = self.request.infer(feed)
         self.session_seconds += time.perf_counter() - tick
         return np.asarray(result[self.compiled.outputs[0]], dtype=np.float32)
+
+
+class StaticShapeTagger(OpenVinoTagger):
+    """One compiled model per (batch, length padded to a multiple of ``step``), compiled when first met."""
+
+    def __init__(self, model: Any, core: Any, config: dict[str, str], bundle: Path, step: int = 8) -> None:
+        self.model, self.core, self.config, self.step = model, core, config, step
+        self.requests: dict[tuple[int, int], tuple[Any, Any]] = {}
+        super().__init__(core.compile_model(model, "CPU", config), bundle)
+
+    def logits(self, windows: Sequence[Window]) -> np.ndarray:
+        longest = max(len(w) for w in windows)
+        width = -(-longest // self.step) * self.step
+        key = (len(windows), width)
+        if key not in self.requests:
+            shaped = self.model.clone()
+            shaped.reshape({port.any_name: [len(windows), width] for port in shaped.inputs})
+            compiled = self.core.compile_model(shaped, "CPU", self.config)
+            self.requests[key] = (compiled, compiled.create_infer_request())
+        compiled, request = self.requests[key]
+        feed = feeds(windows, self.pad_id, self.names, width)
+        tick = time.perf_counter()
+        result = request.infer(feed)
+        self.session_seconds += time.perf_counter() - tick
+        return np.asarray(result[compiled.outputs[0]], dtype=np.float32)[:, :longest]
 
 
 def nncf_quantised(fp32: Path, calibration: list[list[str]], encoder: WordEncoder, pad_id: int) -> Any:
@@ -157,8 +190,14 @@ def main() -> None:
         taggers[f"ov-nncf-{hint}"] = OpenVinoTagger(
             core.compile_model(quantised, "CPU", config), arguments.fp32
         )
-    for tagger in taggers.values():  # warm-up: first calls of each shape
-        tagger.tag(sentences[:64], batch_size=32)
+    latency = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+    bounded = quantised.clone()
+    bounded.reshape({port.any_name: "1..64,1..128" for port in bounded.inputs})
+    taggers["ov-nncf-bounded"] = OpenVinoTagger(core.compile_model(bounded, "CPU", latency), arguments.fp32)
+    taggers["ov-nncf-static"] = StaticShapeTagger(quantised, core, latency, arguments.fp32)
+    for tagger in taggers.values():  # warm-up: every shape the timed passes meet, compiled or cached
+        tagger.tag(sentences, batch_size=32)
+        one_sentence(tagger, sentences)
     times: dict[str, list[float]] = {name: [] for name in taggers}
     tags_of: dict[str, list[list[str]]] = {}
     for _ in range(arguments.rounds):
