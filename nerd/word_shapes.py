@@ -33,6 +33,8 @@ class WordShape(IntEnum):
 # The names as a checkpoint's config.json and a bundle's bundle.json record them, in id order.
 SHAPE_NAMES: tuple[str, ...] = tuple(shape.name.lower() for shape in WordShape)
 
+# Shapes that show a lower-case letter: a sentence with none of them is written in capitals.
+_HAS_LOWER = frozenset({WordShape.LOWER, WordShape.TITLE, WordShape.MIXED})
 # A lower-cased word keeps only what lower-casing does not remove.
 _LOWERED = {shape: WordShape.LOWER for shape in (WordShape.TITLE, WordShape.UPPER, WordShape.MIXED)}
 
@@ -56,8 +58,19 @@ def word_shape(word: str) -> WordShape:
 
 
 def word_shapes(words: Iterable[str]) -> list[int]:
-    """The token-type id of each word."""
-    return [int(word_shape(word)) for word in words]
+    """The token-type id of each word of a sentence.
+
+    A sentence without a lower-case letter (a headline in capitals, a shouted tweet) says nothing about
+    which of its words are names: its words take the shapes they would have lower-cased, as they do in
+    training, so that capitals everywhere read as no capitals at all rather than as a name everywhere.
+
+    >>> word_shapes(["Musk", "met", "NATO"]), word_shapes(["MUSK", "MET", "NATO", "IN", "2024"])
+    ([1, 0, 2], [0, 0, 0, 0, 4])
+    """
+    shapes = [word_shape(word) for word in words]
+    if WordShape.UPPER in shapes and not any(shape in _HAS_LOWER for shape in shapes):
+        return lowered(shapes)
+    return [int(shape) for shape in shapes]
 
 
 def lowered(shape_ids: Sequence[int]) -> list[int]:

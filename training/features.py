@@ -15,7 +15,7 @@ from nerd.errors import LabelMapError
 from nerd.training.label_space import LabelSpace
 from nerd.training.sources import Example
 from nerd.windows import WindowBounds, window_bounds
-from nerd.word_shapes import word_shape
+from nerd.word_shapes import word_shapes
 
 IGNORED = -100  # torch's CrossEntropyLoss ignore_index
 
@@ -76,6 +76,7 @@ def encode(
         # A word the tokenizer reads as nothing (a zero-width character) still needs a slot to be labelled.
         pieces = [word_pieces[:budget] or [unknown] for word_pieces in pieces]
         soft = _soft_rows(example, label_space)
+        sentence_shapes = word_shapes(example.tokens) if shapes else None
         if soft is not None or not example.tags:
             tags = [IGNORED] * len(pieces)
         else:
@@ -95,20 +96,24 @@ def encode(
             if soft is not None:
                 starts = zip(feature.word_starts, soft[bounds.start : bounds.end], strict=True)
                 feature = replace(feature, soft=tuple(starts))
-            if shapes:
-                shape_ids = _window_shapes(example.tokens, pieces, bounds, prefix, suffix)
+            if sentence_shapes is not None:
+                shape_ids = _window_shapes(sentence_shapes, pieces, bounds, prefix, suffix)
                 feature = replace(feature, shape_ids=shape_ids)
             features.append(feature)
     return features
 
 
 def _window_shapes(
-    words: Sequence[str], pieces: list[list[int]], bounds: WindowBounds, prefix: list[int], suffix: list[int]
+    sentence: Sequence[int],
+    pieces: list[list[int]],
+    bounds: WindowBounds,
+    prefix: list[int],
+    suffix: list[int],
 ) -> list[int]:
     """The shape of each sub-token's word; special tokens take the lower-case shape (the pretrained row)."""
     shapes = [0] * len(prefix)
     for word in range(bounds.start, bounds.end):
-        shapes.extend([int(word_shape(words[word]))] * len(pieces[word]))
+        shapes.extend([sentence[word]] * len(pieces[word]))
     return shapes + [0] * len(suffix)
 
 

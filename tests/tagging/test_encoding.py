@@ -53,7 +53,12 @@ def test_word_shapes_ride_with_every_sub_token_as_training_gives_them(tiny_encod
     from nerd.training.sources import Example
 
     encoder = WordEncoder(tiny_encoder / "tokenizer.json", 16, shapes=True)
-    sentences = [["Alma", "MET", "borel", "iN", "1996", "--"] * 3, ["zxqwv", "Tarn"], ["A" * 40]]
+    sentences = [
+        ["Alma", "MET", "borel", "iN", "1996", "--"] * 3,
+        ["zxqwv", "Tarn"],
+        ["A" * 40],
+        ["ALMA", "MET", "1"],
+    ]
     windows = encoder.encode(sentences)
     examples = [Example(tuple(s), tuple("O" for _ in s)) for s in sentences]
     tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
@@ -65,6 +70,8 @@ def test_word_shapes_ride_with_every_sub_token_as_training_gives_them(tiny_encod
     assert [first.shape_ids[start] for start in first.word_starts] == ([1, 2, 0, 3, 4, 5] * 3)[
         : len(first.word_starts)
     ]
+    # A sentence in capitals reads as lower-cased: the same in training and in serving (compared above).
+    assert [windows[-1].shape_ids[start] for start in windows[-1].word_starts] == [0, 0, 4]
     # A model without shapes gets none, and its token types stay zeros.
     assert WordEncoder(tiny_encoder / "tokenizer.json", 16).encode(sentences)[0].shape_ids is None
 
