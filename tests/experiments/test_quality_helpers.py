@@ -58,7 +58,8 @@ def test_the_default_model_table_reads_every_report_of_finished_seeds(tmp_path):
     (missing / "training_card.json").write_text(json.dumps({"status": "complete", "wall_seconds": 1}))
     text = default_table(tmp_path)
     assert (
-        "| word shapes, half the windows lower-cased, sentences in capitals read as lower-cased | 2 | 0.9100 ± 0.0141 | 0.9000 ± 0.0141 | "
+        "| word shapes, half the windows lower-cased, sentences in capitals read as lower-cased | 2 | "
+        "0.9100 ± 0.0141 | 0.9000 ± 0.0141 | "
         "0.8600 ± 0.0141 | 0.8600 ± 0.0141 | 0.9100 ± 0.0141 | 0.9000 ± 0.0141 | 14.0 |"
     ) in text
     assert "| MiniLM on CoNLL train (the model before word shapes) | 0 |" in text
