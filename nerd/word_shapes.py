@@ -60,12 +60,17 @@ def word_shape(word: str) -> WordShape:
 def word_shapes(words: Iterable[str]) -> list[int]:
     """The token-type id of each word of a sentence.
 
-    A sentence without a lower-case letter (a headline in capitals, a shouted tweet) says nothing about
-    which of its words are names: its words take the shapes they would have lower-cased, as they do in
-    training, so that capitals everywhere read as no capitals at all rather than as a name everywhere.
+    A sentence in capitals (a headline, a shouted tweet) says nothing about which of its words are
+    names: when some word is UPPER and none is lower, Title or mixed, the words take the shapes they
+    would have lower-cased, in training and serving alike, so that capitals everywhere read as no
+    capitals at all rather than as a name everywhere. A one-letter capital ("A", "I") is a Title word
+    here, so a capitals sentence holding one keeps its shapes: the default model was trained with this
+    rule as it is, and changing it means training again.
 
     >>> word_shapes(["Musk", "met", "NATO"]), word_shapes(["MUSK", "MET", "NATO", "IN", "2024"])
     ([1, 0, 2], [0, 0, 0, 0, 4])
+    >>> word_shapes(["MUSK", "MET", "A", "CEO"])
+    [2, 2, 1, 2]
     """
     shapes = [word_shape(word) for word in words]
     if WordShape.UPPER in shapes and not any(shape in _HAS_LOWER for shape in shapes):
