@@ -40,7 +40,7 @@ class ReferenceRun:
 
 
 def reference_run(checkpoint: Checkpoint, sample: Sample, tagger: OnnxTagger, threads: int) -> ReferenceRun:
-    """Run the PyTorch model over the sample with the bundle's windows and batches."""
+    """Run the PyTorch model over the sample in the checkpoint's own windows, in the bundle's batches."""
     reference = TorchReference(checkpoint, threads)
     # The checkpoint's own windows, not the bundle's: a bundle that lost the word shapes the model was
     # trained with reads other inputs, and fails here.

@@ -174,3 +174,16 @@ def test_nerd_label_reads_capitals_with_a_shaped_checkpoint_and_bundle(shaped, t
         assert result.exit_code == 0, result.output
         (record,) = read_records(out / "data.jsonl")
         assert record.tags == ["B-PER", "O", "O", "B-LOC", "O", "O", "O", "O"], where
+
+
+def test_case_dropout_without_word_shapes_is_refused_and_off_values_keep_old_fingerprints():
+    from pydantic import ValidationError
+
+    from nerd.training.presets import Hyperparameters
+
+    base = {"epochs": 1, "learning_rate": 1e-4, "batch_size": 8, "max_length": 32}
+    with pytest.raises(ValidationError, match="case dropout hides word shapes"):
+        Hyperparameters(**base, case_dropout=0.3)
+    # Runs without shapes dump (and so fingerprint) exactly as before the fields existed.
+    assert "word_shapes" not in Hyperparameters(**base).model_dump()
+    assert Hyperparameters(**base, word_shapes=True, case_dropout=0.5).model_dump()["case_dropout"] == 0.5
