@@ -21,6 +21,7 @@ from nerd.experiments.quality_table import mean_std, read_json
 ROWS = {
     "plain": "MiniLM on CoNLL train (the model before word shapes)",
     "shapes-0.3": "the same with word shapes, 30% of windows lower-cased, sentences in capitals as they are",
+    "shapes-0.3-caps": "word shapes, 30% of windows lower-cased, sentences in capitals read as lower-cased",
     "shapes": "word shapes, half the windows lower-cased, sentences in capitals read as lower-cased",
     "distilled": "word shapes; MPNet teacher's soft labels (CoNLL train + BBC), then the gold tags",
 }
