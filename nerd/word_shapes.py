@@ -85,3 +85,19 @@ def lowered(shape_ids: Sequence[int]) -> list[int]:
     [0, 0, 0, 4, 5]
     """
     return [int(_LOWERED.get(WordShape(shape), shape)) for shape in shape_ids]
+
+
+def subtoken_shapes(
+    shapes: Sequence[int], piece_counts: Sequence[int], start: int, end: int, prefix: int, suffix: int
+) -> list[int]:
+    """The token type of every sub-token of a window of words ``start`` to ``end`` (end excluded): each
+    word's shape on each of its ``piece_counts`` sub-tokens, the lower-case shape (the pretrained row) on
+    the ``prefix`` and ``suffix`` special tokens. Training and serving both build windows with it.
+
+    >>> subtoken_shapes([1, 0, 2], [2, 1, 3], 1, 3, prefix=1, suffix=1)
+    [0, 0, 2, 2, 2, 0]
+    """
+    types = [int(WordShape.LOWER)] * prefix
+    for word in range(start, end):
+        types.extend([shapes[word]] * piece_counts[word])
+    return types + [int(WordShape.LOWER)] * suffix

@@ -20,7 +20,7 @@ from tokenizers import Tokenizer
 
 from nerd.errors import ModelBundleError
 from nerd.windows import window_bounds
-from nerd.word_shapes import SHAPE_NAMES, word_shapes
+from nerd.word_shapes import SHAPE_NAMES, subtoken_shapes, word_shapes
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,8 @@ class WordEncoder:
         self, pieces: list[list[int]], sentence: int, cut: set[int], stride: int, shapes: list[int] | None
     ) -> list[Window]:
         windows = []
-        for bounds in window_bounds([len(p) for p in pieces], self.budget, stride):
+        counts = [len(word_pieces) for word_pieces in pieces]
+        for bounds in window_bounds(counts, self.budget, stride):
             input_ids = list(self.prefix)
             starts = []
             for word in range(bounds.start, bounds.end):
@@ -123,10 +124,9 @@ class WordEncoder:
             owned = (bounds.owned_from, bounds.owned_to)
             shape_ids = None
             if shapes is not None:
-                shape_ids = [0] * len(self.prefix)
-                for word in range(bounds.start, bounds.end):
-                    shape_ids.extend([shapes[word]] * len(pieces[word]))
-                shape_ids.extend([0] * len(self.suffix))
+                shape_ids = subtoken_shapes(
+                    shapes, counts, bounds.start, bounds.end, len(self.prefix), len(self.suffix)
+                )
             windows.append(Window(input_ids, sentence, bounds.start, starts, owned, truncated, shape_ids))
         return windows
 

@@ -14,8 +14,8 @@ from typing import Any
 from nerd.errors import LabelMapError
 from nerd.training.label_space import LabelSpace
 from nerd.training.sources import Example
-from nerd.windows import WindowBounds, window_bounds
-from nerd.word_shapes import word_shapes
+from nerd.windows import window_bounds
+from nerd.word_shapes import subtoken_shapes, word_shapes
 
 IGNORED = -100  # torch's CrossEntropyLoss ignore_index
 
@@ -81,7 +81,8 @@ def encode(
             tags = [IGNORED] * len(pieces)
         else:
             tags = [label2id[tag] for tag in example.tags]
-        for bounds in window_bounds([len(p) for p in pieces], budget):
+        counts = [len(word_pieces) for word_pieces in pieces]
+        for bounds in window_bounds(counts, budget):
             feature = _window(
                 pieces,
                 tags,
@@ -97,24 +98,12 @@ def encode(
                 starts = zip(feature.word_starts, soft[bounds.start : bounds.end], strict=True)
                 feature = replace(feature, soft=tuple(starts))
             if sentence_shapes is not None:
-                shape_ids = _window_shapes(sentence_shapes, pieces, bounds, prefix, suffix)
+                shape_ids = subtoken_shapes(
+                    sentence_shapes, counts, bounds.start, bounds.end, len(prefix), len(suffix)
+                )
                 feature = replace(feature, shape_ids=shape_ids)
             features.append(feature)
     return features
-
-
-def _window_shapes(
-    sentence: Sequence[int],
-    pieces: list[list[int]],
-    bounds: WindowBounds,
-    prefix: list[int],
-    suffix: list[int],
-) -> list[int]:
-    """The shape of each sub-token's word; special tokens take the lower-case shape (the pretrained row)."""
-    shapes = [0] * len(prefix)
-    for word in range(bounds.start, bounds.end):
-        shapes.extend([sentence[word]] * len(pieces[word]))
-    return shapes + [0] * len(suffix)
 
 
 def _soft_rows(example: Example, label_space: LabelSpace) -> list[tuple[float, ...]] | None:
