@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nerd.experiments.quality_table import mean_std, read_json
+from nerd.experiments.quality_table import mean_std, read_json, seeds_of
 
 ROWS = {
     "plain": "MiniLM on CoNLL train (the model before word shapes)",
@@ -33,18 +33,6 @@ REPORTS = {
 }
 
 
-def seeds_of(row: Path) -> list[dict[str, Any]]:
-    """Per finished seed with all its reports: the reports and the training card."""
-    found = []
-    for run in sorted(row.glob("seed-*")):
-        card = read_json(run / "training_card.json")
-        reports = {name: read_json(run / file) for name, file in REPORTS.items()}
-        if card is None or card.get("status") != "complete" or any(r is None for r in reports.values()):
-            continue
-        found.append({"card": card, **reports})
-    return found
-
-
 def _f1s(seeds: Sequence[dict[str, Any]], report: str, raw: bool = False) -> list[float]:
     if raw:
         return [seed[report]["raw_text"]["scores"]["micro"]["f1"] for seed in seeds]
@@ -58,7 +46,7 @@ def table(out: Path) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, description in ROWS.items():
-        seeds = seeds_of(out / name)
+        seeds = seeds_of(out / name, REPORTS, required=tuple(REPORTS))
         if not seeds:
             lines.append(f"| {description} | 0 | – | – | – | – | – | – | – |")
             continue

@@ -40,15 +40,18 @@ def mean_std(values: Sequence[float]) -> str:
     return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
-def seeds_of(row: Path) -> list[dict[str, Any]]:
-    """Per finished seed: its reports and training wall time."""
+def seeds_of(
+    row: Path, reports: dict[str, str] = REPORTS, required: Sequence[str] = ("int8",)
+) -> list[dict[str, Any]]:
+    """Per finished seed that has the ``required`` reports: its card and every report (None if missing),
+    by the names of ``reports`` (name -> file in the seed's directory)."""
     found = []
     for run in sorted(row.glob("seed-*")):
         card = read_json(run / "training_card.json")
-        reports = {name: read_json(run / file) for name, file in REPORTS.items()}
-        if card is None or card.get("status") != "complete" or reports["int8"] is None:
+        read = {name: read_json(run / file) for name, file in reports.items()}
+        if card is None or card.get("status") != "complete" or any(read[name] is None for name in required):
             continue
-        found.append({"seed": run.name, "card": card, **reports})
+        found.append({"seed": run.name, "card": card, **read})
     return found
 
 
