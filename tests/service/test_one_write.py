@@ -3,6 +3,7 @@ two ``send`` calls for one small JSON answer."""
 
 import asyncio
 import socket
+from typing import ClassVar
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_close_sends_what_is_held_first():
 class CountingProtocol(HeaderDeadlineProtocol):
     """The service's protocol over a transport that counts the writes reaching the socket."""
 
-    writes: list[bytes] = []
+    writes: ClassVar[list[bytes]] = []
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CountingTransport(transport))  # type: ignore[arg-type]
@@ -110,4 +111,6 @@ def test_each_response_of_a_kept_alive_connection_is_one_write(counting_server):
                 answer += connection.recv(65536)
             assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     assert len(CountingProtocol.writes) == 3
-    assert all(write.startswith(b"HTTP/1.1 200") and write.endswith(b"}") for write in CountingProtocol.writes)
+    assert all(
+        write.startswith(b"HTTP/1.1 200") and write.endswith(b"}") for write in CountingProtocol.writes
+    )
