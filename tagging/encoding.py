@@ -132,11 +132,12 @@ class WordEncoder:
 
 
 def model_inputs(
-    windows: Sequence[Window], pad_id: int, input_names: Collection[str]
+    windows: Sequence[Window], pad_id: int, input_names: Collection[str], width: int = 0
 ) -> dict[str, np.ndarray]:
-    """The encoder's inputs for one batch, padded to its longest window: ids, attention mask and, where
-    the graph reads them, token types (the word shapes of a model trained with them, else zeros)."""
-    width = max(len(window) for window in windows)
+    """The encoder's inputs for one batch, padded to its longest window (or to ``width``, if wider): ids,
+    attention mask and, where the graph reads them, token types (the word shapes of a model trained with
+    them, else zeros)."""
+    width = max(width, *(len(window) for window in windows))
     input_ids = np.full((len(windows), width), pad_id, dtype=np.int64)
     attention_mask = np.zeros((len(windows), width), dtype=np.int64)
     for row, window in enumerate(windows):
