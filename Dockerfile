@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # nerd images, one Dockerfile, three targets:
-#   cpu   (default) the serving image: onnxruntime, no torch, non-root, the default model inside
+#   cpu   (default) the serving image: onnxruntime and OpenVINO, no torch, non-root, the default model
 #   gpu   the serving image on a CUDA runtime base with onnxruntime-gpu
 #   train training and export (torch, transformers, optimum)
 #
@@ -14,8 +14,8 @@
 #              Without a registry, make one from Debian packages: docker/build-base-image.sh.
 #   CUDA_BASE  the gpu target's base: a CUDA + cuDNN runtime with python3 >= 3.11.
 #   OFFLINE=1  install docker/wheelhouse/requirements.txt (hash-pinned) with no index, so the build needs
-#              no network: fill it first with `nerd wheelhouse docker/wheelhouse --no-model --extra cpu`
-#              (gpu for the gpu target, export for train), on the target's platform and Python.
+#              no network: fill it first with `nerd wheelhouse docker/wheelhouse --no-model --extra cpu
+#              --extra openvino` (gpu for the gpu target, export for train), on the target's platform.
 #              Otherwise nerd is built from the source with pip's usual index.
 ARG BASE=python:3.11-slim-bookworm
 ARG CUDA_BASE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
@@ -46,8 +46,8 @@ RUN python3 -m venv /opt/nerd \
  && if [ -n "$OFFLINE" ]; then \
       /opt/nerd/bin/pip install --no-cache-dir --no-index --find-links /wheels --require-hashes \
         -r /wheels/requirements.txt; \
-    else /opt/nerd/bin/pip install --no-cache-dir "/src[cpu]"; fi \
- && /opt/nerd/bin/python -c "import onnxruntime, nerd.service.app" \
+    else /opt/nerd/bin/pip install --no-cache-dir "/src[cpu,openvino]"; fi \
+ && /opt/nerd/bin/python -c "import onnxruntime, openvino, nerd.service.app" \
  && ! /opt/nerd/bin/python -c "import torch" 2>/dev/null
 
 # ---- the CPU serving image ----

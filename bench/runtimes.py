@@ -8,6 +8,8 @@ only the model call differs:
   calibration sentences, compiled with the default precision hint (bf16 where the CPU has it) and f32;
 - ``ov-nncf-bounded``: the same with upper bounds on the dynamic dimensions (batch <= 64, length <= the
   window), which OpenVINO's CPU documentation says lets it plan memory ahead;
+- ``ov-bundle``: what nerd ships, the int8 bundle's own OpenVINO model (``nerd export --openvino``) run
+  by :class:`nerd.tagging.openvino_tagger.OpenVinoTagger` (static shapes, as ``ov-nncf-static``);
 - ``ov-nncf-static``: one compiled model per static shape (the batch as it comes, the length padded up
   to a multiple of 8), compiled during the warm-up: no dynamic-shape work at run time, a little padding.
 For each: dev model time (sorted batches of 32, the median of ``--rounds`` interleaved passes), one
@@ -34,16 +36,25 @@ import numpy as np
 
 from nerd.conll import read_conll
 from nerd.evaluation.http_load import cpu_and_load
-from nerd.model_bundle import MODEL_FILE, verified_bundle
+from nerd.model_bundle import MODEL_FILE, read_manifest, verified_bundle
 from nerd.scoring import entity_scores
 from nerd.tagging.encoding import Window, WordEncoder, model_inputs, pad_token_id
 from nerd.tagging.onnx_tagger import OnnxTagger, default_threads
+from nerd.tagging.openvino_tagger import OpenVinoTagger as OpenVinoTagger_
 from nerd.tagging.window_tagger import WindowTagger
 
 
 def machine() -> str:
     facts = cpu_and_load()
     return f"{facts['cpu']}, load {facts['loadavg']}"
+
+
+def resident_mib() -> float:
+    """This process's resident memory (Linux), to see what each runtime's compiled models cost."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def feeds(windows: Sequence[Window], pad_id: int, names: set[str], width: int = 0) -> dict[str, np.ndarray]:
@@ -90,6 +101,7 @@ class StaticShapeTagger(OpenVinoTagger):
     def __init__(self, model: Any, core: Any, config: dict[str, str], bundle: Path, step: int = 8) -> None:
         self.model, self.core, self.config, self.step = model, core, config, step
         self.requests: dict[tuple[int, int], tuple[Any, Any]] = {}
+        self.compile_seconds = 0.0  # summed over the shapes compiled: what a cold start would pay
         super().__init__(core.compile_model(model, "CPU", config), bundle)
 
     def logits(self, windows: Sequence[Window]) -> np.ndarray:
@@ -99,7 +111,9 @@ class StaticShapeTagger(OpenVinoTagger):
         if key not in self.requests:
             shaped = self.model.clone()
             shaped.reshape({port.any_name: [len(windows), width] for port in shaped.inputs})
+            tick = time.perf_counter()
             compiled = self.core.compile_model(shaped, "CPU", self.config)
+            self.compile_seconds += time.perf_counter() - tick
             self.requests[key] = (compiled, compiled.create_infer_request())
         compiled, request = self.requests[key]
         feed = feeds(windows, self.pad_id, self.names, width)
@@ -158,6 +172,12 @@ def main() -> None:
     parser.add_argument("--calibration", type=Path, help="CoNLL file for NNCF. Default: --data.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--shipped-only",
+        action="store_true",
+        help="Only the two runtimes nerd ships: onnxruntime and the bundle's own OpenVINO model "
+        "(nerd export --openvino), both from the --int8 bundle; no NNCF run here.",
+    )
+    parser.add_argument(
         "--json", type=Path, help="Also write the report here (NNCF's progress display may hold stdout)."
     )
     arguments = parser.parse_args()
@@ -178,6 +198,10 @@ def main() -> None:
         "runtimes": {},
     }
     core = ov.Core()
+    if read_manifest(arguments.int8).openvino is not None:
+        taggers["ov-bundle"] = OpenVinoTagger_(arguments.int8, threads=threads)
+    if arguments.shipped_only:
+        return measure(taggers, report, sentences, gold, arguments)
     try:
         compiled = core.compile_model(core.read_model(str(arguments.int8 / MODEL_FILE)), "CPU")
         taggers["ov-int8-onnx"] = OpenVinoTagger(compiled, arguments.int8)
@@ -195,9 +219,26 @@ def main() -> None:
     bounded.reshape({port.any_name: "1..64,1..128" for port in bounded.inputs})
     taggers["ov-nncf-bounded"] = OpenVinoTagger(core.compile_model(bounded, "CPU", latency), arguments.fp32)
     taggers["ov-nncf-static"] = StaticShapeTagger(quantised, core, latency, arguments.fp32)
-    for tagger in taggers.values():  # warm-up: every shape the timed passes meet, compiled or cached
+    return measure(taggers, report, sentences, gold, arguments)
+
+
+def measure(
+    taggers: dict[str, Any],
+    report: dict[str, Any],
+    sentences: list[list[str]],
+    gold: list[list[str]],
+    arguments: argparse.Namespace,
+) -> None:
+    for name, tagger in taggers.items():  # warm-up: every shape the timed passes meet, compiled or cached
+        before = resident_mib()
         tagger.tag(sentences, batch_size=32)
         one_sentence(tagger, sentences)
+        report.setdefault("warm_up", {})[name] = {"resident_growth_mib": round(resident_mib() - before, 1)}
+        if isinstance(tagger, StaticShapeTagger | OpenVinoTagger_):
+            report["warm_up"][name] |= {
+                "shapes_compiled": len(getattr(tagger, "requests", None) or tagger._compiled),
+                "compile_seconds": round(tagger.compile_seconds, 2),
+            }
     times: dict[str, list[float]] = {name: [] for name in taggers}
     tags_of: dict[str, list[list[str]]] = {}
     for _ in range(arguments.rounds):

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from nerd.cli.choices import RuntimeChoice
 from nerd.cli.console import console, error_console, exit_on_error
 from nerd.errors import ConfigError
 
@@ -86,6 +87,13 @@ def bench_cli(
     threads: Annotated[
         int | None, typer.Option(help="CPU threads. Default: the cores this process may use.")
     ] = None,
+    runtime: Annotated[
+        RuntimeChoice | None,
+        typer.Option(
+            help="Measure only onnxruntime, or only openvino (the bundle's OpenVINO model, from nerd export "
+            "--openvino). Default: every runtime this bundle and this machine have, side by side."
+        ),
+    ] = None,
     spinning: Annotated[
         bool,
         typer.Option(
@@ -118,6 +126,7 @@ def bench_cli(
             api_key=key,
             threads=threads,
             spinning=spinning,
+            runtime=runtime.value if runtime else None,  # type: ignore[arg-type]
         )
         with error_console.status("measuring") as status:
             report = run_bench(

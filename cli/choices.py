@@ -23,3 +23,10 @@ class RecaseChoice(StrEnum):
 
     lower = "lower"
     upper = "upper"
+
+
+class RuntimeChoice(StrEnum):
+    """What runs an exported bundle (:mod:`nerd.tagging.runtime_choice`)."""
+
+    onnxruntime = "onnxruntime"
+    openvino = "openvino"

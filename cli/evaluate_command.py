@@ -11,9 +11,10 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from nerd.cli.choices import DECODING_HELP, DecodingChoice, RecaseChoice
+from nerd.cli.choices import DECODING_HELP, DecodingChoice, RecaseChoice, RuntimeChoice
 from nerd.cli.console import console, error_console, exit_on_error
 from nerd.errors import InputError
+from nerd.tagging.runtime_choice import RUNTIME_HELP
 
 
 def evaluate_cli(
@@ -76,6 +77,10 @@ def evaluate_cli(
             "the service's tokenizer, entities compared as exact character spans (report key raw_text).",
         ),
     ] = False,
+    runtime: Annotated[
+        RuntimeChoice | None,
+        typer.Option(help=f"{RUNTIME_HELP} Default: as nerd serve runs it (NERD_RUNTIME, else onnxruntime)."),
+    ] = None,
     recase: Annotated[
         RecaseChoice | None,
         typer.Option(
@@ -100,6 +105,7 @@ def evaluate_cli(
                 label_map=mapping,
                 threads=threads,
                 decoding=decoding.value if decoding else None,
+                runtime=runtime.value if runtime else None,  # type: ignore[arg-type]
                 raw_text=raw_text,
                 recase=recase.value if recase else None,
             )

@@ -104,6 +104,15 @@ def export_cli(
         ),
     ] = Int8Choice.auto,
     opset: Annotated[int | None, typer.Option(help="ONNX opset. Default: optimum's for the model.")] = None,
+    openvino: Annotated[
+        bool,
+        typer.Option(
+            "--openvino",
+            help="Also put an OpenVINO model in the int8 bundle: the fp32 graph quantised by NNCF on the "
+            "same calibration sentences, verified on the same sample and threshold; nerd serve, evaluate, "
+            "bench and label run it with --runtime openvino. Needs nerd[openvino-export].",
+        ),
+    ] = False,
     max_length: Annotated[
         int | None,
         typer.Option(
@@ -143,6 +152,7 @@ def export_cli(
             allowed_drop=allow_degradation,
             int8_target=target,  # type: ignore[arg-type]
             opset=opset,
+            openvino=openvino,
             force=force,
             threads=threads or default_threads(),
         )
@@ -153,8 +163,8 @@ def export_cli(
             show_results(failure.results)
             raise
         show_results(results)
-        for result in results:
-            console.print(f"{result['variant']}: {bundle_dir(out_dir, result['variant'])}")
+        for variant in chosen:
+            console.print(f"{variant}: {bundle_dir(out_dir, variant)}")
         if pack:
             archive = out_dir / f"{request.bundle_name}-onnx.tar.gz"
             digest = pack_bundles([bundle_dir(out_dir, v) for v in chosen], archive)

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from nerd.cli.choices import DECODING_HELP, DecodingChoice
+from nerd.cli.choices import DECODING_HELP, DecodingChoice, RuntimeChoice
 from nerd.cli.console import console, error_console, exit_on_error, progress_bar
+from nerd.tagging.runtime_choice import RUNTIME_HELP
 
 
 def label_cli(
@@ -51,6 +52,7 @@ def label_cli(
     threads: Annotated[
         int | None, typer.Option(help="CPU threads. Default: the cores this process may use.", min=1)
     ] = None,
+    runtime: Annotated[RuntimeChoice, typer.Option(help=RUNTIME_HELP)] = RuntimeChoice.onnxruntime,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing or unfinished labelling in --out.")
     ] = False,
@@ -74,7 +76,12 @@ def label_cli(
             ) from None
         cores = threads or default_threads()
         with error_console.status("loading the models"):
-            labeller = ensemble([load_labeller(path, threads=cores, batch_size=batch_size) for path in model])
+            labeller = ensemble(
+                [
+                    load_labeller(path, threads=cores, batch_size=batch_size, runtime=runtime.value)
+                    for path in model
+                ]
+            )
         request = LabelRequest(
             input=data,
             out_dir=out,

@@ -1,4 +1,4 @@
-"""``nerd serve``: the FastAPI service on uvicorn, one onnxruntime session per worker process."""
+"""``nerd serve``: the FastAPI service on uvicorn, one model (onnxruntime or OpenVINO) per worker process."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nerd.cli.choices import DECODING_HELP, DecodingChoice
+from nerd.cli.choices import DECODING_HELP, DecodingChoice, RuntimeChoice
 from nerd.cli.console import error_console, exit_on_error
 from nerd.cli.settings_help import described
 from nerd.service.settings import ServiceSettings
@@ -35,6 +35,7 @@ def serve_cli(
         ServeDevice,
         typer.Option(help=described(ServiceSettings, "device")),
     ] = ServeDevice.cpu,
+    runtime: Annotated[RuntimeChoice | None, typer.Option(help=described(ServiceSettings, "runtime"))] = None,
     workers: Annotated[
         int, typer.Option(help="Processes, each with its own session; threads are split between them.", min=1)
     ] = 1,
@@ -109,6 +110,7 @@ def serve_cli(
         given = {
             "model_dir": model.resolve() if model else None,
             "device": device.value,
+            "runtime": runtime.value if runtime else None,
             "threads": threads or max(1, default_threads() // workers),
             "spinning": spinning,
             "api_key_file": api_key_file.resolve() if api_key_file else None,

@@ -23,9 +23,9 @@ def wheelhouse_cli(
         list[str] | None,
         typer.Option(
             "--extra",
-            help="Extras to include (repeat): cpu or gpu (the serving runtime), annotate (an LLM hosted "
-            "inside the network), train, export, dev. "
-            "Default: cpu.",
+            help="Extras to include (repeat): cpu or gpu (the serving runtime), openvino (the second CPU "
+            "runtime, --runtime openvino), annotate (an LLM hosted inside the network), train, export, "
+            "openvino-export, review, dev. Default: cpu and openvino.",
         ),
     ] = None,
     model: Annotated[
@@ -37,7 +37,7 @@ def wheelhouse_cli(
     with exit_on_error():
         from nerd.wheelhouse import build_wheelhouse
 
-        chosen = extras or ["cpu"]
+        chosen = extras or ["cpu", "openvino"]
         with console.status(f"pip wheel nerd[{','.join(chosen)}] into {out}"):
             wheels = build_wheelhouse(out, chosen, include_model=model)
         size = sum(w.path.stat().st_size for w in wheels)

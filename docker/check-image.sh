@@ -16,7 +16,7 @@ if [ -z "$base" ]; then
     podman image exists "$base" || docker/build-base-image.sh "$base"
 fi
 echo "== wheelhouse (host) for an offline build"
-"$nerd" wheelhouse docker/wheelhouse --extra cpu --no-model
+"$nerd" wheelhouse docker/wheelhouse --extra cpu --extra openvino --no-model
 echo "== podman build --isolation chroot, base $base"
 build_started=$(date +%s)
 podman build --isolation chroot --format docker --build-arg BASE="$base" --build-arg OFFLINE=1 --target cpu -t "$image" .

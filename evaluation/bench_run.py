@@ -16,6 +16,7 @@ from nerd.evaluation.http_load import HttpRow
 from nerd.model_bundle import read_manifest
 from nerd.sample_sentences import load_sample
 from nerd.tagging.opening import ModelKind, model_kind
+from nerd.tagging.runtime_choice import Runtime
 
 
 class BenchReport(TypedDict):
@@ -44,6 +45,8 @@ class BenchRequest:
     api_key: str | None = None
     threads: int | None = None
     spinning: bool = False
+    # None: every runtime this bundle and this machine have, side by side; else that one.
+    runtime: Runtime | None = None
 
 
 def checkpoint_holding(bundle: Path, source_model: str) -> Path | None:
@@ -71,9 +74,10 @@ def run_bench(
     ``http`` rows (one per concurrency)."""
     import onnxruntime
 
-    from nerd.evaluation.benchmarking import measure, onnx_backend, pipeline_backend, pytorch_backend
+    from nerd.evaluation.benchmarking import bundle_backend, measure, pipeline_backend, pytorch_backend
     from nerd.evaluation.http_load import run_clients
     from nerd.tagging.onnx_tagger import CPU, CUDA, default_threads
+    from nerd.tagging.openvino_tagger import openvino_installed
 
     cores = request.threads or default_threads()
     manifest = read_manifest(request.model)
@@ -84,8 +88,13 @@ def run_bench(
     rows: list[BenchRow] = []
     tokens_of = None
     backends = []
-    for provider in providers:
-        backend, counter = onnx_backend(request.model, provider, cores, spinning=request.spinning)
+    runs = [("onnxruntime", provider) for provider in providers]
+    if request.runtime == "openvino":  # the OpenVINO model runs on the CPU only
+        runs = [("openvino", CPU)]
+    elif request.runtime is None and manifest.openvino is not None and openvino_installed():
+        runs.append(("openvino", CPU))
+    for runtime, provider in runs:
+        backend, counter = bundle_backend(request.model, runtime, provider, cores, spinning=request.spinning)
         backends.append(backend)
         tokens_of = tokens_of or counter
     source = request.checkpoint or checkpoint_holding(request.model, manifest.source_model)

@@ -90,17 +90,25 @@ def measure(
     return rows
 
 
-def onnx_backend(
-    bundle: Path, provider: str, threads: int | None, *, spinning: bool = False
+def bundle_backend(
+    bundle: Path, runtime: str, provider: str, threads: int | None, *, spinning: bool = False
 ) -> tuple[Backend, Callable[..., int]]:
-    from nerd.tagging.onnx_tagger import OnnxTagger
+    """A bundle on one runtime (onnxruntime on ``provider``, or OpenVINO on the CPU) and its token counter."""
+    from nerd.tagging.opening import open_bundle
 
-    engine = OnnxTagger(bundle, providers=(provider,), threads=threads, spinning=spinning)
+    engine = open_bundle(
+        bundle,
+        runtime=runtime,  # type: ignore[arg-type]
+        providers=(provider,),
+        threads=threads,
+        spinning=spinning,
+    )
 
     def tokens(batch: Sequence[Sequence[str]]) -> int:
         return sum(len(window) for window in engine.encoder.encode(batch))
 
-    name = f"onnx {engine.manifest.variant} {provider.removesuffix('ExecutionProvider')}"
+    where = engine.device.removesuffix("ExecutionProvider").removeprefix("OpenVINO ")
+    name = f"{'onnx' if runtime == 'onnxruntime' else runtime} {engine.manifest.variant} {where}"
     return Backend(name, lambda batch: engine.analyse(batch, batch_size=max(1, len(batch)))), tokens
 
 

@@ -17,6 +17,7 @@ from nerd.evaluation.predictors import Predictor, load_predictor
 from nerd.evaluation.raw_text import raw_text_evaluation
 from nerd.scoring import entity_scores
 from nerd.spans import labels_of, map_types
+from nerd.tagging.runtime_choice import Runtime
 
 AVERAGES = ("micro", "macro", "weighted")
 Recase = Literal["lower", "upper"]
@@ -62,14 +63,15 @@ def evaluate(
     decoding: Decoding | None = None,
     raw_text: bool = False,
     recase: Recase | None = None,
+    runtime: Runtime | None = None,
 ) -> Evaluation:
     """Predict, score (seqeval default and strict), analyse errors; raises on unknown labels.
 
     ``predictor`` is ``model`` already loaded (:func:`load_predictor`), to score several data sets
-    with one load; without it the model is loaded here, decoding as ``decoding`` says (None: as
-    ``nerd serve`` would). ``raw_text`` also scores the sentences as a REST caller sends them
-    (:mod:`nerd.evaluation.raw_text`), under the report's ``raw_text``. ``recase`` sends every word
-    lower- or upper-cased (the gold tags stay): how much a model leans on capitals.
+    with one load; without it the model is loaded here, decoding as ``decoding`` says and run by
+    ``runtime`` (None: as ``nerd serve`` would). ``raw_text`` also scores the sentences as a REST
+    caller sends them (:mod:`nerd.evaluation.raw_text`), under the report's ``raw_text``. ``recase``
+    sends every word lower- or upper-cased (the gold tags stay): how much a model leans on capitals.
     """
     started = time.perf_counter()
     label_map = label_map or {}
@@ -80,7 +82,7 @@ def evaluate(
         sentences.extend(corpus.sentences)
         files.append({"path": str(path), "sha256": file_sha256(path), "sentences": len(corpus.sentences)})
     gold = [map_types(s.tags, label_map) for s in sentences]
-    predictor = predictor or load_predictor(model, threads=threads, decoding=decoding)
+    predictor = predictor or load_predictor(model, threads=threads, decoding=decoding, runtime=runtime)
     # Both sides are mapped before the check, so it sees the types that will be compared.
     model_types = {label_map.get(t, t) for t in labels_of(predictor.labels)} - {"O"}
     warnings = check_types({t for tags in gold for t in labels_of(tags)}, model_types, {})

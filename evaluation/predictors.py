@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nerd.decoding import Decoding
-from nerd.tagging.onnx_tagger import OnnxTagger
+from nerd.tagging.bundle_tagger import BundleTagger
 from nerd.tagging.opening import open_tagger
 from nerd.tagging.reading import ReadingSettings
+from nerd.tagging.runtime_choice import Runtime
 from nerd.tagging.torch_tagger import TorchTagger
 
 
@@ -34,21 +35,28 @@ class Predictor:
     decoding: Decoding
 
 
-def load_predictor(model: Path, *, threads: int | None = None, decoding: Decoding | None = None) -> Predictor:
+def load_predictor(
+    model: Path,
+    *,
+    threads: int | None = None,
+    decoding: Decoding | None = None,
+    runtime: Runtime | None = None,
+) -> Predictor:
     """A loaded bundle directory or training checkpoint directory, ready to tag sentences.
 
-    ``decoding`` None decodes as ``nerd serve`` would (its ``NERD_DECODING`` setting, viterbi by default).
+    ``decoding`` and ``runtime`` None choose as ``nerd serve`` would (its ``NERD_DECODING`` and
+    ``NERD_RUNTIME`` settings: viterbi and auto by default).
 
     Raises:
         InputError: neither a bundle nor a checkpoint (:func:`nerd.tagging.opening.model_kind`).
     """
-    tagger = open_tagger(model, threads=threads)
-    if isinstance(tagger, OnnxTagger):
+    tagger = open_tagger(model, threads=threads, runtime=runtime or ReadingSettings(_env_file=None).runtime)
+    if isinstance(tagger, BundleTagger):
         return _bundle(tagger, decoding)
     return _checkpoint(tagger, decoding)
 
 
-def _bundle(engine: OnnxTagger, decoding: Decoding | None) -> Predictor:
+def _bundle(engine: BundleTagger, decoding: Decoding | None) -> Predictor:
     defaults = ReadingSettings(_env_file=None)
     chosen = decoding or defaults.decoding
     engine.analyse([["warm", "up"]])
@@ -69,7 +77,7 @@ def _bundle(engine: OnnxTagger, decoding: Decoding | None) -> Predictor:
         return Predictions([r.tags for r in results], engine.session_seconds, time.perf_counter() - tick)
 
     manifest = engine.manifest
-    description = f"bundle {manifest.name} ({manifest.variant}, {engine.providers[0]}, {chosen})"
+    description = f"bundle {manifest.name} ({manifest.variant}, {engine.device}, {chosen})"
     return Predictor(list(engine.labels), description, run, chosen)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from nerd.atomic import OutputError, atomic_write_text
 from nerd.errors import ConfigError, NerdError
 from nerd.export.onnx_variants import Int8Target, convert_fp16, copy_support_files, export_fp32, quantize_int8
+from nerd.export.openvino_model import build_openvino_model, check_openvino_export
 from nerd.export.verification import (
     DEFAULT_ALLOWED_DROP,
     ReferenceRun,
@@ -31,10 +32,11 @@ from nerd.export.verification import (
     reference_run,
     verify_variant,
 )
-from nerd.model_bundle import MANIFEST, MODEL_FILE, Manifest, Variant, checksums
+from nerd.model_bundle import MANIFEST, MODEL_FILE, Manifest, OpenVinoModel, Variant, checksums
 from nerd.sample_sentences import Sample, load_sample
 from nerd.tagging.checkpoint import CARD_FILES, Checkpoint
 from nerd.tagging.onnx_tagger import CUDA, OnnxTagger, default_threads
+from nerd.tagging.openvino_tagger import OpenVinoTagger
 from nerd.word_shapes import SHAPE_NAMES
 
 _BUNDLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -46,7 +48,9 @@ class VerificationFailed(NerdError):
 
     def __init__(self, results: list[VerificationReport]) -> None:
         self.results = results
-        failed = [f"{r['variant']}: {'; '.join(r['failures'])}" for r in results if not r["passed"]]
+        failed = [
+            f"{r['variant']} ({r['runtime']}): {'; '.join(r['failures'])}" for r in results if not r["passed"]
+        ]
         super().__init__("verification failed, nothing was written: " + " | ".join(failed))
 
 
@@ -63,6 +67,7 @@ class ExportRequest:
     allowed_drop: float = DEFAULT_ALLOWED_DROP
     int8_target: Int8Target = "avx512_vnni"
     opset: int | None = None
+    openvino: bool = False  # also an OpenVINO model in the int8 bundle (export/openvino_model.py)
     force: bool = False
     threads: int = field(default_factory=default_threads)
 
@@ -122,6 +127,7 @@ def _write_manifest(
     variant: Variant,
     quantization: dict[str, Any] | None,
     verification: dict[str, Any],
+    openvino: OpenVinoModel | None = None,
 ) -> Manifest:
     """Checksum the variant's files, write its ``bundle.json``, and return what was written."""
     checkpoint = request.checkpoint
@@ -140,6 +146,7 @@ def _write_manifest(
         verification=verification,
         files=checksums(directory),
         word_shapes=list(SHAPE_NAMES) if checkpoint.word_shapes else None,
+        openvino=openvino,
     )
     _save_manifest(directory, manifest)
     return manifest
@@ -223,6 +230,10 @@ def export_bundles(
     import onnxruntime
 
     _check_targets(request)
+    if request.openvino:
+        if "int8" not in request.variants:
+            raise ConfigError("--openvino writes its model into the int8 bundle: add int8 to --variants")
+        check_openvino_export()
     cuda = CUDA in onnxruntime.get_available_providers()
     sample = load_sample(request.verify_on)
     calibration = load_sample(request.calibrate_on) if request.calibrate_on is not None else sample
@@ -240,7 +251,17 @@ def export_bundles(
             on_step(f"building {variant}")
             dest = bundle_dir(staging, variant)
             quantization = _build_variant(request, variant, raw, dest, calibration)
-            manifest = _write_manifest(dest, request, variant, quantization, {})
+            openvino = None
+            if request.openvino and variant == "int8":
+                on_step("quantising for OpenVINO with NNCF")
+                openvino = build_openvino_model(
+                    raw,
+                    dest,
+                    calibration=calibration.sentences,
+                    max_length=request.checkpoint.max_length,
+                    shapes=request.checkpoint.word_shapes,
+                )
+            manifest = _write_manifest(dest, request, variant, quantization, {}, openvino)
             build_seconds = time.perf_counter() - tick + export_seconds
             tagger = OnnxTagger(dest, providers=providers_for(variant, cuda), threads=request.threads)
             if reference is None:
@@ -250,9 +271,18 @@ def export_bundles(
             result = verify_variant(tagger, variant, sample, reference, allowed_drop=request.allowed_drop)
             result["export_seconds"] = round(build_seconds, 2)
             del tagger
-            # Only the verification changes: the files, their sums and the opset are those just written.
-            _save_manifest(dest, manifest.model_copy(update={"verification": result}))
             results.append(result)
+            if openvino is not None:
+                on_step(f"verifying {variant} on OpenVINO on {len(sample.sentences)} sentences")
+                on_openvino = OpenVinoTagger(dest, threads=request.threads)
+                checked = verify_variant(
+                    on_openvino, variant, sample, reference, allowed_drop=request.allowed_drop
+                )
+                del on_openvino
+                openvino = openvino.model_copy(update={"verification": checked})
+                results.append(checked)
+            # Only the verification changes: the files, their sums and the opset are those just written.
+            _save_manifest(dest, manifest.model_copy(update={"verification": result, "openvino": openvino}))
         if not all(result["passed"] for result in results):
             raise VerificationFailed(results)
         for variant in request.variants:

@@ -14,12 +14,12 @@ from typing import NotRequired, TypedDict
 
 import numpy as np
 
-from nerd.model_bundle import MODEL_FILE
 from nerd.sample_sentences import Sample
 from nerd.scoring import entity_scores
+from nerd.tagging.bundle_tagger import BundleTagger
 from nerd.tagging.checkpoint import Checkpoint
 from nerd.tagging.encoding import Window, WordEncoder
-from nerd.tagging.onnx_tagger import CPU, OnnxTagger
+from nerd.tagging.onnx_tagger import CPU
 from nerd.tagging.torch_tagger import TorchReference
 from nerd.word_scores import tag_windows
 
@@ -39,7 +39,7 @@ class ReferenceRun:
     f1: float
 
 
-def reference_run(checkpoint: Checkpoint, sample: Sample, tagger: OnnxTagger, threads: int) -> ReferenceRun:
+def reference_run(checkpoint: Checkpoint, sample: Sample, tagger: BundleTagger, threads: int) -> ReferenceRun:
     """Run the PyTorch model over the sample in the checkpoint's own windows, in the bundle's batches."""
     reference = TorchReference(checkpoint, threads)
     # The checkpoint's own windows, not the bundle's: a bundle that lost the word shapes the model was
@@ -67,6 +67,7 @@ class VerificationReport(TypedDict):
     """How one variant compares with the PyTorch model on the sample (``bundle.json``'s verification)."""
 
     variant: str
+    runtime: str
     provider: str
     sample: str
     sample_sha256: str | None
@@ -88,7 +89,7 @@ class VerificationReport(TypedDict):
 
 
 def verify_variant(
-    tagger: OnnxTagger,
+    tagger: BundleTagger,
     variant: str,
     sample: Sample,
     reference: ReferenceRun,
@@ -139,7 +140,8 @@ def verify_variant(
     words = sum(len(s) for s in sample.sentences)
     return {
         "variant": variant,
-        "provider": tagger.providers[0],
+        "runtime": tagger.runtime,
+        "provider": tagger.device,
         "sample": sample.source,
         "sample_sha256": sample.sha256,
         "sentences": len(sample.sentences),
@@ -153,7 +155,7 @@ def verify_variant(
         "agreement_f1": entity_scores(reference.tags, tags)["micro"]["f1"],
         "seconds": round(seconds, 3),
         "seconds_pytorch": round(reference.seconds, 3),
-        "model_bytes": (tagger.path / MODEL_FILE).stat().st_size,
+        "model_bytes": sum((tagger.path / name).stat().st_size for name in tagger.model_files),
         "passed": not failures,
         "failures": failures,
     }

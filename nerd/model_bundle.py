@@ -37,6 +37,17 @@ FORMAT_VERSION = 1
 Variant = Literal["fp32", "int8", "fp16"]
 
 
+class OpenVinoModel(BaseModel):
+    """The OpenVINO model an int8 bundle may carry beside its ONNX one (``nerd export --openvino``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(default="openvino_model.xml", description="the OpenVINO IR's graph, a listed file")
+    weights: str = Field(default="openvino_model.bin", description="its weights, a listed file")
+    quantization: dict[str, Any] = Field(description="how NNCF quantised it, and on which sentences")
+    verification: dict[str, Any] = Field(description="its verification against the PyTorch model")
+
+
 class Manifest(BaseModel):
     """What ``bundle.json`` holds."""
 
@@ -59,6 +70,12 @@ class Manifest(BaseModel):
         default=None,
         exclude_if=lambda value: value is None,
         description="the word shapes the model reads as token types, in id order (nerd.word_shapes)",
+    )
+    # Absent from bundles without one, so that their manifests and digests stay as they were.
+    openvino: OpenVinoModel | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="the OpenVINO model beside the ONNX one, if the export wrote one",
     )
     files: dict[str, str] = Field(description="file name -> sha256 of every other file in the bundle")
 
@@ -344,6 +361,10 @@ def verified_bundle(
         raise ModelBundleError(problems[0] + more, path=directory)
     if MODEL_FILE not in contents.manifest.files:
         raise ModelBundleError(f"the manifest lists no {MODEL_FILE}", path=directory)
+    openvino = contents.manifest.openvino
+    for name in (openvino.model, openvino.weights) if openvino is not None else ():
+        if name not in contents.manifest.files:
+            raise ModelBundleError(f"the manifest lists no {name}", path=directory, field="openvino")
     check_labels_agree(directory, contents.manifest, contents.files.get("config.json"))
     return contents
 

@@ -23,7 +23,7 @@ from nerd.checksums import file_sha256
 from nerd.default_model import DEFAULT_MODEL_NAME, default_model_dir
 from nerd.errors import ConfigError, NerdError
 
-EXTRAS = ("cpu", "gpu", "annotate", "train", "export", "dev")
+EXTRAS = ("cpu", "gpu", "openvino", "annotate", "train", "export", "openvino-export", "review", "dev")
 # name-version(-build)?-python-abi-platform.whl, with names normalised as wheels spell them.
 _WHEEL_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
 

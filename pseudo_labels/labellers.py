@@ -17,7 +17,7 @@ import numpy as np
 
 from nerd.checksums import file_sha256
 from nerd.errors import ConfigError
-from nerd.model_bundle import MODEL_FILE
+from nerd.tagging.runtime_choice import Runtime
 
 Distributions = Callable[[Sequence[Sequence[str]]], list[np.ndarray]]
 
@@ -32,23 +32,26 @@ class Labeller:
     distributions: Distributions
 
 
-def load_labeller(model: Path, *, threads: int, batch_size: int = 64) -> Labeller:
-    """A bundle directory (``bundle.json``) or a training checkpoint (``config.json``), loaded.
+def load_labeller(
+    model: Path, *, threads: int, batch_size: int = 64, runtime: Runtime = "onnxruntime"
+) -> Labeller:
+    """A bundle directory (``bundle.json``, run by ``runtime``) or a training checkpoint
+    (``config.json``), loaded.
 
     Raises:
         InputError: neither, or a model that cannot be loaded.
     """
-    from nerd.tagging.onnx_tagger import OnnxTagger
+    from nerd.tagging.bundle_tagger import BundleTagger
     from nerd.tagging.opening import open_tagger
 
-    tagger = open_tagger(model, threads=threads)
+    tagger = open_tagger(model, threads=threads, runtime=runtime)
 
     def run(sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
         return tagger.word_probabilities(sentences, batch_size=batch_size)
 
-    if isinstance(tagger, OnnxTagger):
-        digest = tagger.manifest.files.get(MODEL_FILE) or file_sha256(model / MODEL_FILE)
-        name = f"bundle {tagger.manifest.name} ({tagger.manifest.variant})"
+    if isinstance(tagger, BundleTagger):
+        digest = tagger.model_sha256
+        name = f"bundle {tagger.manifest.name} ({tagger.manifest.variant}, {tagger.runtime})"
         return Labeller(name, digest, tuple(tagger.labels), run)
     weights = model / "model.safetensors"
     digest = file_sha256(weights) if weights.is_file() else file_sha256(model / "pytorch_model.bin")

@@ -28,7 +28,7 @@ from nerd.service.schemas import (
     ResultOut,
 )
 from nerd.service.settings import ServiceSettings
-from nerd.tagging.onnx_tagger import OnnxTagger
+from nerd.tagging.bundle_tagger import BundleTagger
 from nerd.tagging.reading import Reading
 from nerd.tokenization import tokenize
 
@@ -49,7 +49,7 @@ async def get_batcher(request: Request) -> MicroBatcher:
     return request.app.state.batcher
 
 
-async def get_engine(request: Request) -> OnnxTagger:
+async def get_engine(request: Request) -> BundleTagger:
     """The model that answers this request; :class:`NotReady` (503) while there is none."""
     return request.app.state.holder.require()
 
@@ -57,7 +57,7 @@ async def get_engine(request: Request) -> OnnxTagger:
 Settings = Annotated[ServiceSettings, Depends(get_settings)]
 Holder = Annotated[ModelHolder, Depends(get_holder)]
 Batcher = Annotated[MicroBatcher, Depends(get_batcher)]
-Engine = Annotated[OnnxTagger, Depends(get_engine)]
+Engine = Annotated[BundleTagger, Depends(get_engine)]
 
 health = APIRouter(tags=["health"])
 # The keys are enforced by KeyGuard before any body is read; these declare them in the OpenAPI schema.
@@ -96,7 +96,12 @@ def readyz(holder: Holder) -> dict[str, str]:
     if not holder.ready:
         raise NotReady(holder.not_ready_reason or "not ready")
     engine = holder.require()
-    return {"status": "ready", "provider": engine.providers[0], "model": engine.manifest.name}
+    return {
+        "status": "ready",
+        "runtime": engine.runtime,
+        "provider": engine.device,
+        "model": engine.manifest.name,
+    }
 
 
 @health.get("/metrics", response_class=PlainTextResponse)
@@ -125,7 +130,9 @@ def _check_limits(body: EntitiesRequest, settings: ServiceSettings) -> list[Any]
 INLINE_COUNT_BYTES = 16_384
 
 
-async def _subtoken_costs(words: list[list[str]], engine: OnnxTagger, settings: ServiceSettings) -> list[int]:
+async def _subtoken_costs(
+    words: list[list[str]], engine: BundleTagger, settings: ServiceSettings
+) -> list[int]:
     """A text's cost is its sub-tokens, not its characters: what the cap and the batcher's lanes read.
 
     A sub-token covers at least one byte of its word, plus at most one marker token a word (byte-level
@@ -193,7 +200,7 @@ async def entities(
     model = ModelRef(
         name=manifest.name,
         version=manifest.created,
-        sha256=manifest.files["model.onnx"],
+        sha256=engine.model_sha256,
         bundle_sha256=engine.bundle_sha256,
     )
     return EntitiesResponse(model=model, results=results)
@@ -211,7 +218,8 @@ def model_info(engine: Engine, holder: Holder) -> ModelInfo:
         entity_types=sorted({label[2:] for label in manifest.labels if label != "O"}),
         max_length=manifest.max_length,
         word_shapes=manifest.word_shapes,
-        provider=engine.providers[0],
+        runtime=engine.runtime,
+        provider=engine.device,
         versions=manifest.producers,
         files=manifest.files,
         verification=public_verification(manifest.verification),

@@ -16,12 +16,14 @@ from typing import Any
 from nerd.errors import ConfigError, NerdError
 from nerd.model_bundle import BundleContents, verified_bundle
 from nerd.service.settings import ServiceSettings
-from nerd.tagging.onnx_tagger import CPU, CUDA, OnnxTagger, ProviderUnavailable
+from nerd.tagging.bundle_tagger import BundleTagger
+from nerd.tagging.onnx_tagger import CPU, CUDA, ProviderUnavailable
+from nerd.tagging.opening import open_bundle
 
 WARM_UP = ["Warm", "up", "sentence", "from", "Oslo", "."]
 
 
-def load_engine(model_dir: Path, settings: ServiceSettings, *, root: Path | None = None) -> OnnxTagger:
+def load_engine(model_dir: Path, settings: ServiceSettings, *, root: Path | None = None) -> BundleTagger:
     """A verified, warmed-up engine on the device the settings ask for.
 
     The bundle is read once: its checksums, its signature (when one is required) and the model that
@@ -34,9 +36,16 @@ def load_engine(model_dir: Path, settings: ServiceSettings, *, root: Path | None
     contents = verified_bundle(model_dir, root=root)
     check_signature_policy(contents, settings)
     providers = (CUDA, CPU) if settings.device == "cuda" else (CPU,)
-    engine = OnnxTagger(contents, providers=providers, threads=settings.threads, spinning=settings.spinning)
+    engine = open_bundle(
+        contents,
+        runtime=settings.runtime,
+        providers=providers,
+        threads=settings.threads,
+        spinning=settings.spinning,
+    )
     # One short call, then the largest batch of full windows: onnxruntime sizes its memory arena to the
-    # biggest tensors it has seen, so this keeps the first busy minute from growing the process.
+    # biggest tensors it has seen, so this keeps the first busy minute from growing the process (and
+    # OpenVINO compiles those two shapes now rather than on a caller's time).
     engine.analyse([WARM_UP])
     full_window = WARM_UP * (engine.manifest.max_length // len(WARM_UP))
     engine.analyse([full_window] * settings.max_batch_size, batch_size=settings.max_batch_size)
@@ -65,7 +74,7 @@ class ModelHolder:
     def __init__(self, settings: ServiceSettings, model_dir: Path) -> None:
         self.settings = settings
         self.model_dir = model_dir
-        self.engine: OnnxTagger | None = None
+        self.engine: BundleTagger | None = None
         self.not_ready_reason = "starting"
         self.reload_lock = threading.Lock()
 
@@ -78,7 +87,7 @@ class ModelHolder:
         except ProviderUnavailable as error:
             self.not_ready_reason = str(error)
 
-    def reload(self, model_dir: Path | None = None) -> OnnxTagger:
+    def reload(self, model_dir: Path | None = None) -> BundleTagger:
         """Load a bundle beside the current one and swap it in; the current one stays on any error.
 
         ``model_dir``: a bundle below the models root (checked again once it is open), or None for the
@@ -95,7 +104,7 @@ class ModelHolder:
     def ready(self) -> bool:
         return self.engine is not None and not self.not_ready_reason
 
-    def require(self) -> OnnxTagger:
+    def require(self) -> BundleTagger:
         if self.engine is None:
             raise NotReady(self.not_ready_reason or "no model loaded")
         return self.engine

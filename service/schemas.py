@@ -92,6 +92,7 @@ class ModelInfo(BaseModel):
         description="the word shapes (capitalisation classes) the model reads beside the sub-tokens; "
         "null for a model that sees only its tokenizer's ids",
     )
+    runtime: str = Field(description="the library running the model: onnxruntime or openvino")
     provider: str
     versions: dict[str, str]
     files: dict[str, str]

@@ -76,18 +76,18 @@ def create_worker_app() -> FastAPI:
 def check_serving(settings: ServiceSettings) -> None:
     """Everything a worker would find wrong, found here first, with its reason (a worker's start-up
     failure is a traceback from uvicorn): no model, an unreadable key file, a bundle that fails its
-    checksums, labels or signature, a model onnxruntime cannot load.
+    checksums, labels or signature, a model its runtime cannot load or a runtime that is not installed.
 
     Raises:
         ConfigError, ModelBundleError: what is wrong.
     """
-    from nerd.tagging.onnx_tagger import OnnxTagger
+    from nerd.tagging.opening import open_bundle
 
     create_app(settings)  # a missing model, an unreadable key file
     contents = verified_bundle(settings.model_dir)  # type: ignore[arg-type]  (create_app checked it)
     check_signature_policy(contents, settings)
     if settings.device == "cpu":
-        OnnxTagger(contents, threads=1)  # loads the model it verified
+        open_bundle(contents, runtime=settings.runtime, threads=1)  # loads the model it verified
 
 
 def serve(

@@ -1,7 +1,8 @@
 """How words get their labels, and what a tagger answers: the choices a request (or a run) makes.
 
 ``ReadingSettings`` are the serving defaults (``NERD_AGGREGATION``, ``NERD_DECODING``,
-``NERD_MAX_BATCH_SIZE``, ``NERD_STRIDE``): ``nerd serve`` reads them as part of its settings, and
+``NERD_MAX_BATCH_SIZE``, ``NERD_STRIDE``, ``NERD_RUNTIME``):
+``nerd serve`` reads them as part of its settings, and
 ``nerd evaluate`` reads the same ones, so a bundle is scored the way it is served.
 """
 
@@ -15,6 +16,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nerd.decoding import DEFAULT_DECODING, Decoding
+from nerd.tagging.runtime_choice import RUNTIME_HELP, Runtime
 
 Aggregation = Literal["first", "average", "max"]
 
@@ -32,6 +34,7 @@ class ReadingSettings(BaseSettings):
     max_batch_size: int = Field(
         default=32, ge=1, le=1024, description="Texts per model call (NERD_MAX_BATCH_SIZE)."
     )
+    runtime: Runtime = Field(default="onnxruntime", description=RUNTIME_HELP + " (NERD_RUNTIME)")
 
 
 @dataclass(frozen=True)
