@@ -5,12 +5,14 @@ a capital and tagged, the same word in lower case is not. The tiny tokenizer low
 only the shape channel can tell them apart; a model without it cannot.
 """
 
+import importlib.util
 import random
 
 import pytest
 
 from tests.conftest import FILLER, conll_of
 
+HAS_OPENVINO = all(importlib.util.find_spec(name) for name in ("openvino", "nncf"))
 NAMES = {"Cato": "PER", "Dima": "PER", "Rusk": "LOC", "Tarn": "LOC", "Ibex": "ORG"}
 
 
@@ -66,7 +68,11 @@ def shaped(tiny_encoder, tmp_path_factory):
     sample = directory / "verify.conll"
     sample.write_text(conll_of(case_sentences(30, 9)))
     request = ExportRequest(
-        checkpoint=load_checkpoint(model), variants=["fp32", "int8"], out_dir=model, verify_on=sample
+        checkpoint=load_checkpoint(model),
+        variants=["fp32", "int8"],
+        out_dir=model,
+        verify_on=sample,
+        openvino=HAS_OPENVINO,  # the OpenVINO model must read the shapes too
     )
     return model, result, export_bundles(request)
 
@@ -102,6 +108,16 @@ def test_bundle_and_checkpoint_taggers_read_capitals(shaped):
     for where in (model, model / "onnx-fp32", model / "onnx-int8"):
         (tags,) = open_tagger(where, threads=1).tag([SENTENCE])
         assert tags == ["B-PER", "O", "O", "B-LOC", "O", "O", "O", "O"], where
+
+
+@pytest.mark.skipif(not HAS_OPENVINO, reason="needs nerd[openvino-export]")
+def test_the_openvino_model_reads_capitals_too(shaped):
+    from nerd.tagging.opening import open_bundle
+
+    model, _, reports = shaped
+    assert [r["runtime"] for r in reports] == ["onnxruntime", "onnxruntime", "openvino"]
+    (tags,) = open_bundle(model / "onnx-int8", runtime="openvino", threads=1).tag([SENTENCE])
+    assert tags == ["B-PER", "O", "O", "B-LOC", "O", "O", "O", "O"]
 
 
 def test_the_service_computes_shapes_from_the_raw_text(shaped):
