@@ -49,7 +49,8 @@ def test_the_cpu_image_serves_as_a_non_root_user_with_a_readiness_healthcheck():
     cpu = text[text.index("AS cpu\n") : text.index("AS gpu-venv")]
     assert "USER nerd" in cpu and "/readyz" in cpu and "HEALTHCHECK" in cpu
     assert "COPY models/en-conll-minilm-int8 /models/default" in cpu
-    assert '"/src[cpu]"' in text and "torch" not in cpu
+    # The image carries both CPU runtimes (onnxruntime the default, OpenVINO on --runtime openvino).
+    assert '"/src[cpu,openvino]"' in text and "import onnxruntime, openvino" in text and "torch" not in cpu
 
 
 def test_the_image_copies_every_folder_the_package_is_built_from():
