@@ -236,7 +236,9 @@ def measure(
         report.setdefault("warm_up", {})[name] = {"resident_growth_mib": round(resident_mib() - before, 1)}
         if isinstance(tagger, StaticShapeTagger | OpenVinoTagger_):
             report["warm_up"][name] |= {
-                "shapes_compiled": len(getattr(tagger, "requests", None) or tagger._compiled),
+                "shapes_compiled": (
+                    tagger.shapes_compiled if isinstance(tagger, OpenVinoTagger_) else len(tagger.requests)
+                ),
                 "compile_seconds": round(tagger.compile_seconds, 2),
             }
     times: dict[str, list[float]] = {name: [] for name in taggers}

@@ -45,7 +45,7 @@ def load_predictor(
     """A loaded bundle directory or training checkpoint directory, ready to tag sentences.
 
     ``decoding`` and ``runtime`` None choose as ``nerd serve`` would (its ``NERD_DECODING`` and
-    ``NERD_RUNTIME`` settings: viterbi and auto by default).
+    ``NERD_RUNTIME`` settings: viterbi and onnxruntime by default).
 
     Raises:
         InputError: neither a bundle nor a checkpoint (:func:`nerd.tagging.opening.model_kind`).

@@ -1,11 +1,11 @@
 """The OpenVINO model of an int8 bundle (``nerd export --openvino``): the fp32 ONNX quantised statically
 by NNCF on the export's calibration sentences, saved as OpenVINO IR beside the ONNX model.
 
-NNCF's transformer preset (``ModelType.TRANSFORMER``) keeps the attention's activation products and the
-layer norms in float and quantises every weight product with activation scales fixed from the
-calibration windows, cut as the tagger cuts them, so that a sentence's answer does not depend on its
-batch neighbours. The word-embedding table, which NNCF's quantisation leaves in float, is compressed to
-int8 (``nncf.compress_weights``): the IR then weighs what the ONNX int8 model weighs.
+NNCF's transformer preset (``ModelType.TRANSFORMER``: SmoothQuant, then fast bias correction) fixes every
+activation scale from the calibration windows, cut as the tagger cuts them, so that a sentence's answer
+does not depend on its batch neighbours. The word-embedding table, which that quantisation leaves in
+float, is compressed to int8 (``nncf.compress_weights``): the IR then weighs about what the ONNX int8
+model weighs (23.5 against 22.9 MB for MiniLM-L6).
 """
 
 from __future__ import annotations

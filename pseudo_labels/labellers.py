@@ -51,7 +51,9 @@ def load_labeller(
 
     if isinstance(tagger, BundleTagger):
         digest = tagger.model_sha256
-        name = f"bundle {tagger.manifest.name} ({tagger.manifest.variant}, {tagger.runtime})"
+        # onnxruntime's name as it always was: a run labelled before OpenVINO existed still resumes.
+        where = "" if tagger.runtime == "onnxruntime" else f", {tagger.runtime}"
+        name = f"bundle {tagger.manifest.name} ({tagger.manifest.variant}{where})"
         return Labeller(name, digest, tuple(tagger.labels), run)
     weights = model / "model.safetensors"
     digest = file_sha256(weights) if weights.is_file() else file_sha256(model / "pytorch_model.bin")

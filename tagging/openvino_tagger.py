@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from nerd.errors import ModelBundleError
-from nerd.model_bundle import BundleContents, verified_bundle
+from nerd.model_bundle import MODEL_FILE, BundleContents, verified_bundle
 from nerd.tagging.bundle_tagger import BundleTagger, required_file
 from nerd.tagging.encoding import Window, model_inputs
 from nerd.tagging.onnx_tagger import ProviderUnavailable, default_threads
@@ -78,6 +78,7 @@ class OpenVinoTagger(BundleTagger):
         except (RuntimeError, UnicodeDecodeError) as error:
             raise ModelBundleError(f"OpenVINO cannot read the model: {error}", path=self.path) from None
         contents.release(recorded.model)
+        contents.release(MODEL_FILE)  # the ONNX model is onnxruntime's, not needed here
         self.config: dict[str, Any] = dict(COMPILE_CONFIG)
         self.config["INFERENCE_NUM_THREADS"] = threads or default_threads()
         self.input_names = {port.any_name for port in self.model.inputs}
