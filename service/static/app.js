@@ -70,7 +70,8 @@ async function showModel() {
     const response = await fetch("/v1/model", { headers: headers() });
     if (!response.ok) { $("model").textContent = "model: " + response.status; return; }
     const model = await response.json();
-    $("model").textContent = "model " + model.name + " (" + model.variant + "), types: " + model.entity_types.join(", ");
+    $("model").textContent =
+      "model " + model.name + " (" + model.variant + ", " + model.runtime + "), types: " + model.entity_types.join(", ");
   } catch (error) {
     $("model").textContent = "model: " + error.message;
   }
