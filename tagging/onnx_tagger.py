@@ -1,8 +1,10 @@
 """The onnxruntime tagger: one session over a verified bundle, words in, IOB2 tags out.
 
-Everything that scores or serves an exported model goes through this class (export's verification,
-``nerd evaluate`` on a bundle, ``nerd label``, ``nerd serve``), so what was measured is what runs. Its
-PyTorch twin for training checkpoints is :class:`nerd.tagging.torch_tagger.TorchTagger`.
+Everything that scores or serves an exported model on onnxruntime (the default runtime) goes through this
+class (export's verification, ``nerd evaluate`` on a bundle, ``nerd label``, ``nerd serve``), so what
+was measured is what runs; what it shares with the OpenVINO tagger is
+:class:`nerd.tagging.bundle_tagger.BundleTagger`. Its PyTorch twin for training checkpoints is
+:class:`nerd.tagging.torch_tagger.TorchTagger`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What every tagger does the same way, whatever runs its model: words to windows, the model's logits,
-words stitched and decoded (:mod:`nerd.word_scores`). :class:`OnnxTagger` and :class:`TorchTagger` differ
-only in how they load a model and compute ``logits``.
+words stitched and decoded (:mod:`nerd.word_scores`). :class:`OnnxTagger`, :class:`OpenVinoTagger` and
+:class:`TorchTagger` differ only in how they load a model and compute ``logits``.
 """
 
 from __future__ import annotations
