@@ -27,8 +27,8 @@ class BundleTagger(WindowTagger):
     """A verified bundle's manifest, tokenizer and labels; ``logits`` is the runtime's."""
 
     runtime: str  # the library that runs the model: "onnxruntime" or "openvino"
-    model_file: str  # the bundle's file of the model that runs (its sha256 names the model in answers)
-    model_files: tuple[str, ...]  # every file of that model (what it weighs)
+    # Every file of the model that runs (what it weighs); the first one's sha256 names it in answers.
+    model_files: tuple[str, ...]
 
     def __init__(self, contents: BundleContents) -> None:
         self.path: Path = contents.directory
@@ -53,7 +53,17 @@ class BundleTagger(WindowTagger):
 
     @property
     def model_sha256(self) -> str:
-        return self.manifest.files[self.model_file]
+        return self.manifest.files[self.model_files[0]]
+
+    def check_output_width(self, scored: int | None) -> None:
+        """A model whose logits are not one per label of the manifest would index labels wrongly
+        (``scored``: the logits' last dimension, None where the graph leaves it open)."""
+        if scored is not None and scored != len(self.labels):
+            raise ModelBundleError(
+                f"the model scores {scored} labels, bundle.json lists {len(self.labels)}",
+                path=self.path,
+                field="labels",
+            )
 
     def check_reads_shapes(self, input_names: set[str]) -> None:
         """A bundle listing word shapes needs a model with a token-type input to read them."""

@@ -53,7 +53,6 @@ class OnnxTagger(BundleTagger):
     """
 
     runtime = "onnxruntime"
-    model_file = MODEL_FILE
     model_files = (MODEL_FILE,)
 
     def __init__(
@@ -93,7 +92,9 @@ class OnnxTagger(BundleTagger):
         self.providers = self.session.get_providers()
         if self.providers[0] != providers[0]:
             raise ProviderUnavailable(f"asked for {providers[0]}, the session runs on {self.providers[0]}")
-        self._check_output_width()
+        for output in self.session.get_outputs():
+            if output.name == "logits" and output.shape and isinstance(output.shape[-1], int):
+                self.check_output_width(output.shape[-1])
         self.input_names = {node.name for node in self.session.get_inputs()}
         self.check_reads_shapes(self.input_names)
         contents.release(MODEL_FILE)  # onnxruntime holds its own copy
@@ -101,17 +102,6 @@ class OnnxTagger(BundleTagger):
     @property
     def device(self) -> str:
         return self.providers[0]
-
-    def _check_output_width(self) -> None:
-        """A model whose logits are not one per label of the manifest would index labels wrongly."""
-        for output in self.session.get_outputs():
-            width = output.shape[-1] if output.name == "logits" and output.shape else None
-            if isinstance(width, int) and width != len(self.labels):
-                raise ModelBundleError(
-                    f"the model scores {width} labels, bundle.json lists {len(self.labels)}",
-                    path=self.path,
-                    field="labels",
-                )
 
     def logits(self, windows: Sequence[Window]) -> np.ndarray:
         """Float32 logits ``(windows, longest, labels)`` of one batch, padded to its longest window."""

@@ -65,7 +65,6 @@ class OpenVinoTagger(BundleTagger):
                 path=self.path,
                 field="openvino",
             )
-        self.model_file = recorded.model
         self.model_files = (recorded.model, recorded.weights)
         # The model loads from the bytes that were hashed, as onnxruntime's does.
         self._weights = np.frombuffer(required_file(contents, recorded.weights), dtype=np.uint8)
@@ -83,7 +82,8 @@ class OpenVinoTagger(BundleTagger):
         self.config["INFERENCE_NUM_THREADS"] = threads or default_threads()
         self.input_names = {port.any_name for port in self.model.inputs}
         self.check_reads_shapes(self.input_names)
-        self._check_output_width()
+        width = self.model.outputs[0].get_partial_shape()[-1]
+        self.check_output_width(width.get_length() if width.is_static else None)
         # Most recently used last; beyond max_shapes the oldest is dropped (and compiled again if met).
         self._compiled: OrderedDict[tuple[int, int], tuple[Any, Any]] = OrderedDict()
         self.max_shapes = max_shapes
@@ -97,16 +97,6 @@ class OpenVinoTagger(BundleTagger):
     @property
     def shapes_compiled(self) -> int:
         return len(self._compiled)
-
-    def _check_output_width(self) -> None:
-        width = self.model.outputs[0].get_partial_shape()[-1]
-        if width.is_static and width.get_length() != len(self.labels):
-            scored = width.get_length()
-            raise ModelBundleError(
-                f"the OpenVINO model scores {scored} labels, bundle.json lists {len(self.labels)}",
-                path=self.path,
-                field="labels",
-            )
 
     def _request(self, rows: int, width: int) -> tuple[Any, Any]:
         """The compiled model and inference request for one input shape, compiled when first needed."""
