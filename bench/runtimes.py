@@ -57,19 +57,6 @@ def resident_mib() -> float:
     return float("nan")
 
 
-def feeds(windows: Sequence[Window], pad_id: int, names: set[str], width: int = 0) -> dict[str, np.ndarray]:
-    """nerd's own model inputs (word shapes included where the model reads them), padded to ``width``."""
-    feed = model_inputs(windows, pad_id, names)
-    extra = width - feed["input_ids"].shape[1]
-    if extra > 0:
-        fill = {"input_ids": pad_id}
-        feed = {
-            name: np.pad(values, ((0, 0), (0, extra)), constant_values=fill.get(name, 0))
-            for name, values in feed.items()
-        }
-    return feed
-
-
 class OpenVinoTagger(WindowTagger):
     """An OpenVINO compiled model behind nerd's windows and decoder."""
 
@@ -88,7 +75,7 @@ class OpenVinoTagger(WindowTagger):
         self.session_seconds = 0.0
 
     def logits(self, windows: Sequence[Window]) -> np.ndarray:
-        feed = feeds(windows, self.pad_id, self.names)
+        feed = model_inputs(windows, self.pad_id, self.names)
         tick = time.perf_counter()
         result = self.request.infer(feed)
         self.session_seconds += time.perf_counter() - tick
@@ -116,7 +103,7 @@ class StaticShapeTagger(OpenVinoTagger):
             self.compile_seconds += time.perf_counter() - tick
             self.requests[key] = (compiled, compiled.create_infer_request())
         compiled, request = self.requests[key]
-        feed = feeds(windows, self.pad_id, self.names, width)
+        feed = model_inputs(windows, self.pad_id, self.names, width)
         tick = time.perf_counter()
         result = request.infer(feed)
         self.session_seconds += time.perf_counter() - tick
@@ -131,7 +118,7 @@ def nncf_quantised(fp32: Path, calibration: list[list[str]], encoder: WordEncode
     names = {port.any_name for port in model.inputs}
     windows = encoder.encode(calibration)
     batches = [windows[i : i + 32] for i in range(0, len(windows), 32)]
-    dataset = nncf.Dataset(batches, lambda batch: feeds(batch, pad_id, names))
+    dataset = nncf.Dataset(batches, lambda batch: model_inputs(batch, pad_id, names))
     return nncf.quantize(model, dataset, model_type=nncf.ModelType.TRANSFORMER, subset_size=len(batches) * 32)
 
 
