@@ -8,7 +8,7 @@ from typing import ClassVar
 import pytest
 
 from nerd.service.http_protocol import HeaderDeadlineProtocol, OneWriteTransport
-from tests.servers import serving
+from tests.servers import entities_request, serving
 
 
 class RecordingTransport:
@@ -96,12 +96,7 @@ def counting_server(exported_bundles):
 
 
 def test_each_response_of_a_kept_alive_connection_is_one_write(counting_server):
-    body = b'{"text": "Alma visited Quenby ."}'
-    request = (
-        b"POST /v1/entities HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + f"Content-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
+    request = entities_request(b'{"text": "Alma visited Quenby ."}')
     CountingProtocol.writes.clear()
     with socket.create_connection(("127.0.0.1", counting_server), timeout=10) as connection:
         for _ in range(3):

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from nerd.service.http_protocol import HeaderDeadlineProtocol
-from tests.servers import serving
+from tests.servers import entities_request, serving
 
 
 class QuickHeaderDeadline(HeaderDeadlineProtocol):
@@ -83,12 +83,7 @@ def test_a_body_that_never_completes_gets_408_and_a_closed_connection(slow_serve
 
 
 def test_a_kept_alive_connection_still_serves_prompt_requests(slow_server):
-    body = b'{"text": "Alma visited Quenby ."}'
-    request = (
-        b"POST /v1/entities HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + f"Content-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
+    request = entities_request(b'{"text": "Alma visited Quenby ."}')
     with socket.create_connection(("127.0.0.1", slow_server), timeout=10) as connection:
         for _ in range(3):
             connection.sendall(request)
