@@ -77,3 +77,33 @@ def test_the_showcase_tags_texts_as_the_service_does_side_by_side(exported_bundl
     text = table(texts, ["fp32", "int8"], found)
     assert text.splitlines()[0] == "| text | fp32 | int8 |"
     assert "| the report / said | – | – |" in text  # a pipe in a text cannot break the table
+
+
+def test_labelled_records_are_scored_against_the_gold_file_they_came_from(tmp_path, capsys):
+    from nerd.experiments.score_labels import main as score_main
+    from nerd.experiments.score_labels import score_labels
+
+    gold = tmp_path / "gold.conll"
+    gold.write_text("Anna B-PER\nsang O\n\nin O\nRome B-LOC\n\n")
+    labelled = tmp_path / "data.jsonl"
+
+    def write(*rows):
+        labelled.write_text(
+            "".join(
+                json.dumps({"id": f"s{i}", "tokens": t, "tags": g}) + "\n" for i, (t, g) in enumerate(rows)
+            )
+        )
+
+    write((["Anna", "sang"], ["B-PER", "O"]), (["in", "Rome"], ["O", "B-ORG"]))  # one of two right
+    scores = score_labels(labelled, gold)
+    assert scores["default"]["micro"]["f1"] == 0.5
+    assert scores["default"]["per_type"]["LOC"]["f1"] == 0.0
+    score_main([str(labelled), str(gold), "--json", str(tmp_path / "scores.json")])
+    assert "default: micro F1 0.5000" in capsys.readouterr().out
+    assert json.loads((tmp_path / "scores.json").read_text())["strict"]["micro"]["f1"] == 0.5
+    write((["Anna", "sang"], ["B-PER", "O"]), (["in", "Paris"], ["O", "B-LOC"]))
+    with pytest.raises(InputError, match=r"data\.jsonl:2: record 2 \(s1\) has other tokens"):
+        score_labels(labelled, gold)
+    write((["Anna", "sang"], ["B-PER", "O"]))
+    with pytest.raises(InputError, match="1 labelled records but 2 gold sentences"):
+        score_labels(labelled, gold)
