@@ -20,7 +20,7 @@
 #
 # Environment: NERD (default .venv/bin/nerd), PYTHON (.venv/bin/python), SHARED (../shared/data),
 # OUT (out/default), SEEDS (1,2,3), MPNET (a local all-mpnet-base-v2 directory, see
-# ../shared/data/README.md; the teacher step only), NAME (the bundles' name, en-conll-minilm-int8).
+# ../shared/data/README.md; the teacher step only), TEACHER_EPOCHS (2), NAME (the bundles' name, en-conll-minilm-int8).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NERD=${NERD:-.venv/bin/nerd}
@@ -61,28 +61,34 @@ step_shapes_03() {  # the ablation's other row: less of the windows lower-cased
     student shapes-0.3-caps --original "$TRAIN" --schedule original --epochs 6 --word-shapes --case-dropout 0.3
 }
 
-step_teacher() {  # MPNet (110M) on the same gold data; bf16 on CPUs that have it (the cpu preset)
+step_teacher() {  # MPNet (110M) on the same gold data; bf16 on CPUs that have it (the cpu preset). No word
+    # shapes: MPNet has no token-type embeddings to carry them. Two epochs: ~30 min each on 2 cores.
     if [ -z "$MPNET" ] || [ ! -f "$MPNET/config.json" ]; then
         echo "MPNET=${MPNET:-(unset)}: set MPNET to a local all-mpnet-base-v2 directory (config.json," \
             "tokenizer.json, model.safetensors); ../shared/data/README.md says how to get one offline" >&2
         exit 2
     fi
     "$NERD" train --original "$TRAIN" --dev "$DEV" --schedule original --base-model "$MPNET" --preset cpu \
-        --lr 5e-5 --lr-decay 0.75 --batch-size 16 --dropout 0.1 --train-embeddings --epochs 3 --seeds 1 \
+        --lr 5e-5 --lr-decay 0.75 --batch-size 16 --dropout 0.1 --train-embeddings \
+        --epochs "${TEACHER_EPOCHS:-2}" --seeds 1 \
         --out "$OUT/teacher" --resume
 }
 
-step_label() {  # the teacher's per-word distributions: CoNLL train itself and unlabelled BBC articles
-    [ -f "$OUT/soft-conll/data.jsonl" ] || "$NERD" label "$TRAIN" --model "$OUT/teacher" --out "$OUT/soft-conll"
+step_label() {  # the teachers' per-word distributions (averaged when there are several): CoNLL train
+    # itself and unlabelled BBC articles. TEACHERS: the models that label, by default the MPNet teacher
+    # and the shipped default model (word shapes: the capitals MPNet cannot see).
+    local teachers=() model
+    for model in ${TEACHERS:-$OUT/teacher models/en-conll-minilm-int8}; do teachers+=(--model "$model"); done
+    [ -f "$OUT/soft-conll/data.jsonl" ] || "$NERD" label "$TRAIN" "${teachers[@]}" --out "$OUT/soft-conll"
     [ -f "$OUT/pool-bbc.txt" ] || "$PYTHON" -m nerd.experiments.text_pool "$SHARED/bbc/bbc_fulltext.jsonl" \
         --articles 120 --out "$OUT/pool-bbc.txt"
     [ -f "$OUT/soft-bbc/data.jsonl" ] || "$NERD" label "$OUT/pool-bbc.txt" --format articles \
-        --model "$OUT/teacher" --out "$OUT/soft-bbc"
+        "${teachers[@]}" --out "$OUT/soft-bbc"
 }
 
 step_distilled() {  # 3 epochs on the teacher's labels, then 3 on the gold tags (simple mix)
     student distilled --soft "$OUT/soft-conll/data.jsonl" --soft "$OUT/soft-bbc/data.jsonl" \
-        --original "$TRAIN" --schedule simple-mix --epochs 6 "${SHAPES[@]}"
+        --original "$TRAIN" --schedule simple-mix --epochs 6 --word-shapes --case-dropout 0.3
 }
 
 step_export() {  # int8 (activation scales fixed on train sentences), verified on dev (the gate: at most
