@@ -23,7 +23,10 @@ ROWS = {
     "shapes-0.3": "the same with word shapes, 30% of windows lower-cased, sentences in capitals as they are",
     "shapes-0.3-caps": "word shapes, 30% of windows lower-cased, sentences in capitals read as lower-cased",
     "shapes": "word shapes, half the windows lower-cased, sentences in capitals read as lower-cased",
-    "distilled": "word shapes; MPNet teacher's soft labels (CoNLL train + BBC), then the gold tags",
+    "distilled": (
+        "word shapes, 30% lower-cased, capitals rule; MPNet teacher's soft labels of CoNLL train"
+        " and BBC articles, then the gold tags"
+    ),
 }
 REPORTS = {
     "dev": "evaluate-int8.json",
