@@ -63,7 +63,8 @@ step_shapes_03() {  # the ablation's other row: less of the windows lower-cased
 }
 
 step_teacher() {  # MPNet (110M) on the same gold data; bf16 on CPUs that have it (the cpu preset). No word
-    # shapes: MPNet has no token-type embeddings to carry them. Two epochs: ~30 min each on 2 cores.
+    # shapes: MPNet has no token-type embeddings to carry them. Two epochs: 13-31 min each on 2 cores
+    # (AVX-512 bf16 EPYC alone; another machine with a test suite beside it).
     if [ -z "$MPNET" ] || [ ! -f "$MPNET/config.json" ]; then
         echo "MPNET=${MPNET:-(unset)}: set MPNET to a local all-mpnet-base-v2 directory (config.json," \
             "tokenizer.json, model.safetensors); ../shared/data/README.md says how to get one offline" >&2
