@@ -44,6 +44,23 @@ def reproduce_cli(
         str | None,
         typer.Option(help="Comma-separated seeds instead of the config's, e.g. 1,2,3,4,5."),
     ] = None,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory of finished cells' result.json files kept apart from --out (in git): read "
+            "first, and every cell that finishes is written there too. Default: the config's `results` "
+            "(docs/reproduction/cells for experiments/paper.toml), except with --dev.",
+            show_default=False,
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Train only the cells whose name matches this shell-style pattern, e.g. "
+            "'*_decay-0.95_*' (repeatable); the report still shows every finished cell.",
+            show_default=False,
+        ),
+    ] = None,
     report_only: Annotated[
         bool,
         typer.Option(
@@ -56,23 +73,29 @@ def reproduce_cli(
     with exit_on_error():
         from nerd.experiments.config import load_config
         from nerd.experiments.report import write_report
-        from nerd.experiments.runner import run_grid
+        from nerd.experiments.runner import finished_results, run_grid
 
         grid = load_config(config)
         overrides: dict[str, Any] = {}
         if dev is not None:
+            # Another scored file is another experiment: the config's results would all be refused.
             overrides["dev"] = dev
+            overrides["results"] = None
         if seeds is not None:
             from nerd.cli.train_command import parse_seeds
 
             overrides["seeds"] = parse_seeds(seeds)
+        if results is not None:
+            overrides["results"] = results
         if overrides:
             grid = grid.model_copy(update=overrides)
         data = _imported_teacher(grid, out)
         if not report_only:
             with progress_bar() as progress:
-                run_grid(grid, data, out, _GridProgress(progress, grid, out, config))
-        written = write_report(grid, out, config_path=config)
+                observer = _GridProgress(progress, grid, data, out, config)
+                run_grid(grid, data, out, observer, results_dir=grid.results, only=only)
+        done = finished_results(grid, data, out, grid.results)
+        written = write_report(grid, out, done, config_path=config)
         console.print(f"Report in {written}")
 
 
@@ -128,9 +151,12 @@ def _check_imported_from(report_path: Path, source: Path) -> None:
 class _GridProgress:
     """Two bars: cells of the grid, and batches of the current epoch."""
 
-    def __init__(self, progress: Progress, grid: GridConfig, out: Path, config_path: Path) -> None:
+    def __init__(
+        self, progress: Progress, grid: GridConfig, data: GridData, out: Path, config_path: Path
+    ) -> None:
         self.progress = progress
         self.grid = grid
+        self.data = data
         self.out = out
         self.config_path = config_path
         self.cells = progress.add_task("cells", total=None)
@@ -163,10 +189,12 @@ class _GridProgress:
 
     def cell_done(self, cell: Cell, result: dict[str, Any]) -> None:
         from nerd.experiments.report import write_report
+        from nerd.experiments.runner import finished_results
 
         self.progress.update(self.cells, advance=1)
         console.print(
             f"{cell.slug}: dev micro F1 {result['dev']['micro']['f1']:.4f} ({result['wall_seconds']:.0f} s)"
         )
         # The report follows the grid, so a long run can be read (and a stopped one used) at any point.
-        write_report(self.grid, self.out, config_path=self.config_path)
+        done = finished_results(self.grid, self.data, self.out, self.grid.results)
+        write_report(self.grid, self.out, done, config_path=self.config_path)

@@ -63,6 +63,11 @@ class GridConfig(BaseModel):
         default=[], description="phase 3: schedules over CoNLL + BBC distilled data, then original"
     )
     training: TrainingConfig = TrainingConfig()
+    results: Path | None = Field(
+        default=None,
+        description="directory of finished cells' result.json files kept with the project (in git): read "
+        "before OUT/cells, and every cell that finishes is written there too: no clone trains a cell twice",
+    )
 
     @field_validator("seeds")
     @classmethod

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import platform
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from nerd.atomic import atomic_write_text
 from nerd.experiments.config import GridConfig
 from nerd.experiments.figures import plot_f1_by_row, plot_schedule_curves
 from nerd.experiments.grid import cells, decays
-from nerd.experiments.runner import hyperparameters, read_result
+from nerd.experiments.runner import hyperparameters
 from nerd.experiments.tables import (
     entries,
     long_csv,
@@ -21,28 +22,39 @@ from nerd.experiments.tables import (
     wide_table,
 )
 from nerd.training.card_content import library_versions
-from nerd.training.devices import available_cores
 
 REPORT = "reproduction.md"
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+def _machines(results: list[dict[str, Any]]) -> list[str]:
+    """One line per machine and device the finished cells trained on, with how many cells each."""
+    counts = Counter(
+        ", ".join(
+            [
+                r.get("machine", "machine not recorded"),
+                f"{r.get('device') or 'cpu'} {r.get('precision') or ''}",
+            ]
+        )
+        for r in results
+    )
+    return [f"- machine: {name} ({count} cells)" for name, count in sorted(counts.items())]
 
 
-def _machine() -> str:
-    return f"{_cpu_name()}, {available_cores()} cores usable, {platform.system()} {platform.release()}"
+def _versions(results: list[dict[str, Any]]) -> dict[str, str]:
+    """The libraries the cells trained with; where cells disagree, every version seen, joined by /."""
+    seen: dict[str, list[str]] = {}
+    for versions in [r.get("versions") or {} for r in results] or [library_versions()]:
+        for name, version in versions.items():
+            if version and version not in seen.setdefault(name, []):
+                seen[name].append(version)
+    return {name: " / ".join(found) for name, found in seen.items()}
 
 
-def write_report(grid: GridConfig, out: Path, *, config_path: Path | None) -> Path:
-    """Write ``OUT/reproduction.md`` with its CSV tables and figures from the finished cells."""
-    results = [r for r in (read_result(out, cell) for cell in cells(grid)) if r is not None]
+def write_report(
+    grid: GridConfig, out: Path, results: list[dict[str, Any]], *, config_path: Path | None
+) -> Path:
+    """Write ``OUT/reproduction.md`` with its CSV tables and figures from the finished cells' results
+    (``runner.finished_results``)."""
     table = entries(results)
     decay_list = decays(grid)
     hyper = hyperparameters(grid, None)
@@ -59,8 +71,8 @@ def write_report(grid: GridConfig, out: Path, *, config_path: Path | None) -> Pa
         f"{hyper.epochs} epochs, lr {hyper.learning_rate:g}, batch {hyper.batch_size}, "
         f"epoch scored: {hyper.epoch_selection}",
         f"- encoder: {grid.training.base_model or 'all-MiniLM-L6-v2 (the default)'}",
-        f"- machine: {_machine()}",
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in library_versions().items() if v),
+        *_machines(results),
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in _versions(results).items() if v),
         "",
     ]
 

@@ -146,3 +146,95 @@ def test_a_stopped_grid_resumes_its_cell_and_refuses_a_changed_recipe(grid_files
     changed = grid.model_copy(update={"training": grid.training.model_copy(update={"epochs": 3})})
     with pytest.raises(ConfigError, match="was run with a different hyperparameters"):
         run_grid(changed, data, out)
+
+
+def test_finished_results_travel_in_a_results_directory_and_a_fresh_out_trains_nothing(grid_files, tmp_path):
+    results = tmp_path / "kept-in-git"
+    first = CliRunner().invoke(
+        app, ["reproduce", str(grid_files), "--out", str(tmp_path / "one"), "--results", str(results)]
+    )
+    assert first.exit_code == 0, first.output
+    grid = load_config(grid_files)
+    kept = sorted(path.parent.name for path in results.glob("*/result.json"))
+    assert kept == sorted(cell.slug for cell in cells(grid))
+    # Only the results travel: no weights, checkpoints or cards beside them.
+    assert {path.name for path in results.rglob("*") if path.is_file()} == {"result.json"}
+
+    # Another machine: the data at other paths (the recipe names files by content), a new --out.
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    text = grid_files.read_text()
+    for name in ("original.conll", "dev.conll"):
+        (moved / name).write_bytes((tmp_path / name).read_bytes())
+        text = text.replace(str(tmp_path / name), str(moved / name))
+    config = moved / "grid.toml"
+    config.write_text(text)
+    fresh = tmp_path / "two"
+    again = CliRunner().invoke(
+        app, ["reproduce", str(config), "--out", str(fresh), "--results", str(results)]
+    )
+    assert again.exit_code == 0, again.output
+    assert "6 already finished, 0 to train" in again.output
+    assert not (fresh / "cells").exists()
+    only_report = CliRunner().invoke(
+        app, ["reproduce", str(config), "--out", str(fresh), "--results", str(results), "--report-only"]
+    )
+    assert only_report.exit_code == 0, only_report.output
+
+    def tables(report):
+        return report.split("## Phase 1")[1]
+
+    assert tables((fresh / "reproduction.md").read_text()) == tables(
+        (tmp_path / "one" / "reproduction.md").read_text()
+    )
+    assert "6 of 6 cells finished" in (fresh / "reproduction.md").read_text()
+
+
+def test_a_kept_result_from_another_recipe_is_refused_even_for_the_report(grid_files, tmp_path):
+    results = tmp_path / "kept"
+    grid = load_config(grid_files).model_copy(update={"groups": ["A"], "schedules": [], "lr_decays": []})
+    data = GridData(distilled={"none": []}, original=grid.original, dev=grid.dev)
+    run_grid(grid, data, tmp_path / "out", results_dir=results)
+    (kept,) = results.glob("*/result.json")
+    other_dev = tmp_path / "other-dev.conll"
+    other_dev.write_text(conll_of(invented_sentences(15, seed=99)))
+    changed = grid.model_copy(update={"dev": other_dev})
+    with pytest.raises(ConfigError, match=f"{kept}.* was run with a different dev"):
+        run_grid(
+            changed,
+            GridData(distilled={"none": []}, original=grid.original, dev=other_dev),
+            tmp_path / "new",
+            results_dir=results,
+        )
+    from nerd.experiments.runner import finished_results
+
+    with pytest.raises(ConfigError, match="was run with a different dev"):
+        finished_results(
+            changed,
+            GridData(distilled={"none": []}, original=grid.original, dev=other_dev),
+            tmp_path / "new",
+            results,
+        )
+
+
+def test_a_result_only_the_run_holds_is_copied_into_the_results_directory(grid_files, tmp_path):
+    grid = load_config(grid_files).model_copy(update={"groups": ["A"], "schedules": [], "lr_decays": []})
+    data = GridData(distilled={"none": []}, original=grid.original, dev=grid.dev)
+    out = tmp_path / "out"
+    run_grid(grid, data, out)  # a grid from before the results directory
+    counting = Counting()
+    run_grid(grid, data, out, counting, results_dir=tmp_path / "kept")
+    assert counting.trained == []
+    assert (tmp_path / "kept" / "none_original_constant_seed-1" / "result.json").read_text() == (
+        out / "cells" / "none_original_constant_seed-1" / "result.json"
+    ).read_text()
+
+
+def test_only_trains_the_matching_cells_and_a_pattern_matching_none_is_an_error(grid_files, tmp_path):
+    grid = load_config(grid_files).model_copy(update={"groups": ["A"], "schedules": []})
+    data = GridData(distilled={"none": []}, original=grid.original, dev=grid.dev)
+    counting = Counting()
+    results = run_grid(grid, data, tmp_path / "out", counting, only=["*_decay-0.9_*"])
+    assert counting.trained == [("none_original_decay-0.9_seed-1", False)] and len(results) == 1
+    with pytest.raises(ConfigError, match="--only 'sigmoid' matches no cell"):
+        run_grid(grid, data, tmp_path / "out", only=["sigmoid"])
