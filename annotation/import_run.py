@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nerd.annotation.import_outputs import ImportPaths, check_outputs, write_import
-from nerd.annotation.importing import ImportOptions, ImportReport, import_answers
+from nerd.annotation.import_report import ImportReport
+from nerd.annotation.importing import ImportOptions, import_answers
 from nerd.annotation.teacher_eval import score_against_gold
 from nerd.conll import read_conll
 from nerd.labels import load_label_set
@@ -28,6 +29,7 @@ def run_import(
     labels: Path | None = None,
     label_map: Path | None = None,
     drop_hallucinated: bool = False,
+    strict: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Import ``sources`` into ``out`` and return the report; ``progress`` hears (answers done, total).
@@ -40,7 +42,9 @@ def run_import(
     label_set = load_label_set(labels, label_map)
     gold_corpus = read_conll(gold) if gold is not None else None
     result = import_answers(
-        sources, ImportOptions(labels=label_set, drop_hallucinated=drop_hallucinated), progress=progress
+        sources,
+        ImportOptions(labels=label_set, drop_hallucinated=drop_hallucinated, strict=strict),
+        progress=progress,
     )
     if gold_corpus is not None:
         result.report["gold"] = score_against_gold(result.records, gold_corpus)

@@ -1,116 +1,31 @@
 """``nerd import``: read what came back from the teacher, account for every record, label sentences.
 
 Every answer record and every request ends as exactly one of: an imported sentence, a rejection with
-its reason, or a duplicate of an id that already has one of those. Nothing is dropped silently. An
-answer to a generation request (``nerd evolve plan``) holds several new sentences: each of them ends
-the same way, under the id ``<custom_id>#<n>``; one whose listed entities are not all in its text is
-rejected whole (``entity_not_in_text``), since the teacher wrote both and contradicts itself.
+its reason, or a duplicate of an id that already has one of those. Nothing is dropped silently: a bad
+line of a requests file is a rejection too (``bad_request``), and its answer one of its own
+(``--strict`` stops at it instead). An answer to a generation request (``nerd evolve plan``) holds
+several new sentences: each of them ends the same way, under the id ``<custom_id>#<n>``; one whose
+listed entities are not all in its text is rejected whole (``entity_not_in_text``), since the teacher
+wrote both and contradicts itself.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
-from nerd.annotation.alignment import EventKind
 from nerd.annotation.answer_lines import AnswerLine, discover, read_lines
-from nerd.annotation.answer_tagging import Labelling, label_sentence
-from nerd.annotation.answers import AnswerError, check_entities_shape, extract_entities
-from nerd.annotation.generated import extract_generated, read_generated
-from nerd.annotation.record_shapes import (
-    SENTENCE_PREFIX,
-    Answer,
-    RecordProblem,
-    Request,
-    Shape,
-    read_batch_output,
-    read_id,
-    read_per_line,
-    read_request,
-    read_structured,
-    read_tokens,
-    shape_of,
-)
+from nerd.annotation.import_outcomes import ImportOptions, Outcome, RequestIndex, answer_outcomes
+from nerd.annotation.import_report import ImportReport, build_report, event_lines
+from nerd.annotation.record_shapes import RecordProblem, Request, Shape, read_request, readable_id, shape_of
 from nerd.annotation.reject_reasons import RejectReason
 from nerd.errors import AnswerFilesError
-from nerd.labels import LabelSet
-from nerd.records import Provenance, TrainingRecord
-from nerd.spans import iob2_to_spans
-from nerd.tokenization import tokenize_words
+from nerd.records import TrainingRecord
 
-
-@dataclass(frozen=True)
-class ImportOptions:
-    """Policy for an import."""
-
-    labels: LabelSet = field(default_factory=LabelSet.conll)
-    drop_hallucinated: bool = False  # reject a sentence with any hallucinated entity, not just the entity
-
-
-@dataclass
-class Outcome:
-    """What became of one record."""
-
-    id: str | None
-    line: AnswerLine
-    shape: Shape
-    order: tuple[int, int, int]
-    record: TrainingRecord | None = None
-    reason: RejectReason | None = None
-    detail: str | None = None
-    labelling: Labelling | None = None
-    request_id: str | None = None  # the Batch request it answers, when it answers one
-    difficulty: str | None = None  # of a generated sentence, as the teacher rated it
-    answer_text: str | None = None  # of a generation answer, before its sentences are read
-    teacher: str | None = None
-
-    @property
-    def imported(self) -> bool:
-        return self.record is not None
-
-    def reject_line(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "reason": self.reason,
-            "detail": self.detail,
-            "file": self.line.path,
-            "line": self.line.number,
-            "record": self.line.data if self.line.data is not None else self.line.raw,
-        }
-
-
-class EntityReport(TypedDict):
-    """How the teacher's entity strings fared; one count per :class:`EventKind` besides these."""
-
-    listed: int
-    aligned_by_rung: dict[str, int]
-    unknown_labels: dict[str, int]
-    synonyms_mapped: dict[str, int]
-    imported_by_type: dict[str, int]
-    hallucinated_copied_from_prompt: NotRequired[int]
-
-
-class ImportReport(TypedDict):
-    """The audit of an import: ``report.json``, and what ``nerd import`` prints."""
-
-    read: int
-    imported: int
-    rejected: int
-    duplicates: int
-    rejected_by_reason: dict[str, int]
-    duplicates_by_kind: dict[str, int]
-    requests: dict[str, int]
-    files: list[dict[str, Any]]
-    entities: EntityReport
-    sentences_with_hallucinations: int
-    retry_requests: int
-    generated: NotRequired[dict[str, Any]]
-    gold: NotRequired[dict[str, Any]]
-    outputs: NotRequired[dict[str, str]]
+__all__ = ["ImportOptions", "ImportReport", "ImportResult", "import_answers"]
 
 
 @dataclass
@@ -128,10 +43,17 @@ class ImportResult:
 
 @dataclass
 class _Files:
+    """The answer files as read: the requests (and the rejected request lines) and the answer lines."""
+
     requests: dict[str, Request] = field(default_factory=dict)
     request_order: dict[str, tuple[int, int]] = field(default_factory=dict)
+    bad_requests: list[Outcome] = field(default_factory=list)
     answers: list[tuple[int, AnswerLine, Shape | None]] = field(default_factory=list)
     summary: list[dict[str, Any]] = field(default_factory=list)
+
+    def index(self) -> RequestIndex:
+        rejected = {o.id: f"{o.line.path}:{o.line.number}" for o in self.bad_requests if o.id is not None}
+        return RequestIndex(self.requests, self.request_order, rejected)
 
 
 def import_answers(
@@ -145,12 +67,52 @@ def import_answers(
     Raises:
         AnswerFilesError: something that spoils the answer files as a whole: a missing source, a directory
             without answer files, no records at all or none of a known shape, batch output without
-            its requests file, a broken or contradictory request line.
+            its requests file; with ``options.strict``, a broken or contradictory request line.
     """
     options = options or ImportOptions()
     inputs = discover(list(sources))
-    files = _read_files(inputs)
-    if not files.answers and not files.requests:
+    files = _read_files(inputs, strict=options.strict)
+    _check_files(files, inputs)
+    index = files.index()
+    outcomes: list[Outcome] = []
+    total = len(files.answers)
+    for done, (file_index, line, shape) in enumerate(files.answers, start=1):
+        outcomes.extend(answer_outcomes(file_index, line, shape, index, options))
+        if progress is not None and (done % 250 == 0 or done == total):
+            progress(done, total)
+    winners, duplicates = resolve_duplicates(outcomes)
+    duplicates.extend(repeated_generated(winners))
+    unanswered = _unanswered(files, answered={outcome.request_id for outcome in outcomes} | set(winners))
+    anonymous = [outcome for outcome in outcomes if outcome.id is None]
+    final = sorted([*winners.values(), *unanswered, *anonymous, *files.bad_requests], key=lambda o: o.order)
+
+    records = [outcome.record for outcome in final if outcome.record is not None]
+    rejected = [outcome for outcome in final if outcome.record is None]
+    retry = [files.requests[outcome.id].raw for outcome in rejected if outcome.id in files.requests]
+    events = event_lines(final, files.requests)
+    report = build_report(
+        read=len(outcomes) + len(unanswered) + len(files.bad_requests),
+        final=final,
+        duplicates=duplicates,
+        requests=files.requests,
+        files=files.summary,
+        records=records,
+        events=events,
+        retry_count=len(retry),
+    )
+    return ImportResult(
+        records=records,
+        rejects=[outcome.reject_line() for outcome in rejected],
+        duplicates=duplicates,
+        events=events,
+        retry_requests=retry,
+        report=report,
+        inputs=inputs,
+    )
+
+
+def _check_files(files: _Files, inputs: list[Path]) -> None:
+    if not files.answers and not files.requests and not files.bad_requests:
         raise AnswerFilesError(
             "no records found: every file is empty", path=", ".join(str(path) for path in inputs)
         )
@@ -169,20 +131,17 @@ def import_answers(
             path=first.path,
         )
 
-    outcomes: list[Outcome] = []
-    total = len(files.answers)
-    for done, (file_index, line, shape) in enumerate(files.answers, start=1):
-        outcomes.extend(_outcomes(file_index, line, shape, files, options))
-        if progress is not None and (done % 250 == 0 or done == total):
-            progress(done, total)
-    winners, duplicates = _resolve_duplicates(outcomes)
-    duplicates.extend(_repeated_generated(winners))
-    answered = {outcome.request_id for outcome in outcomes} | set(winners)
+
+def _unanswered(files: _Files, answered: set[str | None]) -> list[Outcome]:
+    """A rejection for every request that no output or error line answers."""
+    missing = []
     for custom_id, request in files.requests.items():
-        if custom_id not in answered:
-            file_index, number = files.request_order[custom_id]
-            line = AnswerLine(request.path, request.line, json.loads(request.raw), request.raw)
-            winners[custom_id] = Outcome(
+        if custom_id in answered:
+            continue
+        file_index, number = files.request_order[custom_id]
+        line = AnswerLine(request.path, request.line, json.loads(request.raw), request.raw)
+        missing.append(
+            Outcome(
                 custom_id,
                 line,
                 Shape.REQUEST,
@@ -191,36 +150,11 @@ def import_answers(
                 detail="the request has no answer in any output or error file",
                 request_id=custom_id,
             )
-    anonymous = [outcome for outcome in outcomes if outcome.id is None]
-    final = sorted([*winners.values(), *anonymous], key=lambda outcome: outcome.order)
-
-    records = [outcome.record for outcome in final if outcome.record is not None]
-    rejected = [outcome for outcome in final if outcome.record is None]
-    retry = [files.requests[outcome.id].raw for outcome in rejected if outcome.id in files.requests]
-    events = [
-        _event_line(outcome, event, files)
-        for outcome in final
-        if outcome.labelling is not None
-        for event in outcome.labelling.events
-    ]
-    report = _report(outcomes, final, duplicates, files, records, len(retry))
-    report["entities"]["hallucinated_copied_from_prompt"] = sum(
-        1 for event in events if event.get("copied_from_prompt")
-    )
-    if any(request.generate for request in files.requests.values()):
-        report["generated"] = _generated_report(files, final)
-    return ImportResult(
-        records=records,
-        rejects=[outcome.reject_line() for outcome in rejected],
-        duplicates=duplicates,
-        events=events,
-        retry_requests=retry,
-        report=report,
-        inputs=inputs,
-    )
+        )
+    return missing
 
 
-def _read_files(inputs: list[Path]) -> _Files:
+def _read_files(inputs: list[Path], *, strict: bool) -> _Files:
     files = _Files()
     for file_index, path in enumerate(inputs):
         lines = list(read_lines(path))
@@ -228,175 +162,83 @@ def _read_files(inputs: list[Path]) -> _Files:
         kind = next((shape for shape in shapes if shape is not None), None)
         files.summary.append({"file": str(path), "shape": kind.value if kind else None, "lines": len(lines)})
         if kind is Shape.REQUEST:
-            _add_requests(files, file_index, list(zip(lines, shapes, strict=True)))
+            _add_requests(files, file_index, list(zip(lines, shapes, strict=True)), strict=strict)
         else:
             files.answers.extend((file_index, line, shape) for line, shape in zip(lines, shapes, strict=True))
     return files
 
 
-def _add_requests(files: _Files, file_index: int, lines: list[tuple[AnswerLine, Shape | None]]) -> None:
+def _add_requests(
+    files: _Files, file_index: int, lines: list[tuple[AnswerLine, Shape | None]], *, strict: bool
+) -> None:
+    """The requests of one requests file; each line that names no usable request is a rejection (or,
+    ``strict``, the end of the import)."""
+    conflicting: dict[str, Request] = {}
     for line, shape in lines:
-        if line.data is None:
-            raise AnswerFilesError(
-                f"request line unreadable ({line.problem}: {line.detail})", path=line.path, line=line.number
-            )
-        if shape is not Shape.REQUEST:
-            raise AnswerFilesError(
-                "not a Batch request line, in a requests file", path=line.path, line=line.number
-            )
         try:
-            request = read_request(line.data, line.path, line.number, line.raw)
-        except RecordProblem as problem:
-            raise AnswerFilesError(
-                problem.detail, path=line.path, line=line.number, field=problem.reason
-            ) from None
-        known = files.requests.get(request.custom_id)
-        if known is not None:
-            if known.tokens != request.tokens:
-                raise AnswerFilesError(
-                    f"custom_id {request.custom_id!r} was already used for another sentence "
-                    f"at {known.path}:{known.line}",
-                    path=line.path,
-                    line=line.number,
-                )
+            request = _request_of(line, shape)
+        except AnswerFilesError as problem:
+            if strict:
+                raise
+            identifier = line.recovered_id if line.data is None else readable_id(line.data)
+            detail = f"{problem.field}: {problem.reason}" if problem.field else problem.reason
+            files.bad_requests.append(_bad_request(identifier, line, file_index, detail))
             continue
-        files.requests[request.custom_id] = request
-        files.request_order[request.custom_id] = (file_index, line.number)
+        known = files.requests.get(request.custom_id) or conflicting.get(request.custom_id)
+        if known is None:
+            files.requests[request.custom_id] = request
+            files.request_order[request.custom_id] = (file_index, line.number)
+            continue
+        if known.tokens == request.tokens:
+            continue  # the same question asked twice is one question
+        custom_id = request.custom_id
+        detail = f"custom_id {custom_id!r} was already used for another sentence at {known.path}:{known.line}"
+        if strict:
+            raise AnswerFilesError(detail, path=line.path, line=line.number)
+        # Which sentence its answer is about cannot be known: neither request stands.
+        if request.custom_id in files.requests:
+            conflicting[request.custom_id] = files.requests.pop(request.custom_id)
+            first_index, _ = files.request_order.pop(request.custom_id)
+            first = AnswerLine(known.path, known.line, json.loads(known.raw), known.raw)
+            later = f"custom_id {custom_id!r} is used for another sentence at {line.path}:{line.number} too"
+            files.bad_requests.append(_bad_request(request.custom_id, first, first_index, later))
+        files.bad_requests.append(_bad_request(request.custom_id, line, file_index, detail))
 
 
-def _outcomes(
-    file_index: int, line: AnswerLine, shape: Shape | None, files: _Files, options: ImportOptions
-) -> list[Outcome]:
-    """What became of one answer line: one outcome, or one per sentence of a generation answer."""
-    outcome = _outcome(file_index, line, shape, files, options)
-    request = files.requests.get(outcome.request_id or "")
-    if request is None or not request.generate or outcome.reason is not None:
-        return [outcome]
-    try:
-        assert outcome.answer_text is not None
-        items = extract_generated(outcome.answer_text)
-    except AnswerError as problem:
-        outcome.reason, outcome.detail = problem.reason, problem.detail
-        return [outcome]
-    if not items:
-        outcome.reason, outcome.detail = RejectReason.NO_GENERATED_SENTENCES, "the result list is empty"
-        return [outcome]
-    return [_generated_outcome(outcome, number, item, options) for number, item in enumerate(items, start=1)]
+def _request_of(line: AnswerLine, shape: Shape | None) -> Request:
+    """The request a line of a requests file holds.
 
-
-def _generated_outcome(answer: Outcome, number: int, item: Any, options: ImportOptions) -> Outcome:
-    order = (*answer.order, number)
-    outcome = Outcome(
-        f"{answer.id}#{number}",
-        answer.line,
-        Shape.GENERATED,
-        order,
-        request_id=answer.request_id,
-    )
-    try:
-        sentence = read_generated(item)
-        outcome.difficulty = sentence.difficulty
-        tokens = tuple(tokenize_words(sentence.text))
-        if not tokens:
-            raise RecordProblem(RejectReason.EMPTY_SENTENCE, "the generated sentence has no tokens")
-        _label(outcome, tokens, Answer(None, entities=sentence.entities, teacher=answer.teacher), options)
-        assert outcome.labelling is not None
-        missing = [e.text for e in outcome.labelling.events if e.kind is EventKind.HALLUCINATED]
-        if missing:
-            outcome.record = None
-            raise RecordProblem(
-                RejectReason.ENTITY_NOT_IN_TEXT,
-                f"listed entities not in the generated text: {', '.join(map(repr, missing[:5]))}",
-            )
-    except (RecordProblem, AnswerError) as problem:
-        outcome.reason, outcome.detail = problem.reason, problem.detail
-    return outcome
-
-
-def _outcome(
-    file_index: int, line: AnswerLine, shape: Shape | None, files: _Files, options: ImportOptions
-) -> Outcome:
-    order = (1, file_index, line.number)
+    Raises:
+        AnswerFilesError: naming the file, the line and what is wrong with it.
+    """
     if line.data is None:
-        outcome = Outcome(
-            line.recovered_id, line, Shape.UNREADABLE, order, reason=line.problem, detail=line.detail
+        raise AnswerFilesError(
+            f"request line unreadable ({line.problem}: {line.detail})", path=line.path, line=line.number
         )
-        if line.recovered_id in files.request_order:
-            outcome.order = (0, *files.request_order[line.recovered_id])
-            outcome.request_id = line.recovered_id
-        return outcome
-    if shape is None or shape is Shape.REQUEST:
-        found = shape.value if shape else "none of the known shapes"
-        identifier = line.data.get("custom_id", line.data.get("id"))
-        return Outcome(
-            identifier if isinstance(identifier, str) else None,
-            line,
-            Shape.UNKNOWN,
-            order,
-            reason=RejectReason.WRONG_SHAPE,
-            detail=f"record is {found} (expected an answer: batch output, per-line or structured)",
+    if shape is not Shape.REQUEST:
+        raise AnswerFilesError(
+            "not a Batch request line, in a requests file", path=line.path, line=line.number
         )
-    outcome = Outcome(None, line, shape, order)
     try:
-        if shape is Shape.BATCH_OUTPUT:
-            custom_id = line.data.get("custom_id")
-            if not isinstance(custom_id, str) or not custom_id:
-                raise RecordProblem(RejectReason.MISSING_CUSTOM_ID, "custom_id is missing or not a string")
-            outcome.id = custom_id
-            request = files.requests.get(custom_id)
-            if request is None:
-                raise RecordProblem(
-                    RejectReason.UNKNOWN_CUSTOM_ID, "no request with this custom_id in the requests files"
-                )
-            outcome.order = (0, *files.request_order[custom_id])
-            outcome.request_id = custom_id
-            tokens = request.tokens
-            answer = read_batch_output(line.data)
-            if answer.teacher is None:
-                answer = Answer(answer.text, teacher=request.model)
-            if request.generate:
-                # Labelled sentence by sentence in _outcomes; keep the answer until then.
-                outcome.answer_text, outcome.teacher = answer.text, answer.teacher
-                return outcome
-        else:
-            outcome.id = read_id(line.data)
-            answer = read_per_line(line.data) if shape is Shape.PER_LINE else read_structured(line.data)
-            tokens = read_tokens(line.data)
-        _label(outcome, tokens, answer, options)
-    except (RecordProblem, AnswerError) as problem:
-        outcome.reason, outcome.detail = problem.reason, problem.detail
-    return outcome
+        return read_request(line.data, line.path, line.number, line.raw)
+    except RecordProblem as problem:
+        raise AnswerFilesError(
+            problem.detail, path=line.path, line=line.number, field=problem.reason
+        ) from None
 
 
-def _label(outcome: Outcome, tokens: tuple[str, ...], answer: Answer, options: ImportOptions) -> None:
-    entities = (
-        extract_entities(answer.text, options.labels)
-        if answer.text is not None
-        else check_entities_shape(answer.entities, options.labels)
-    )
-    labelling = label_sentence(tokens, entities, options.labels)
-    outcome.labelling = labelling
-    hallucinated = labelling.count(EventKind.HALLUCINATED)
-    if options.drop_hallucinated and hallucinated:
-        raise RecordProblem(
-            RejectReason.HALLUCINATED_ENTITY, f"{hallucinated} entity string(s) not in the sentence"
-        )
-    assert outcome.id is not None
-    outcome.record = TrainingRecord(
-        id=outcome.id,
-        tokens=list(tokens),
-        tags=labelling.tags,
-        provenance=Provenance(
-            file=outcome.line.path,
-            line=outcome.line.number,
-            shape=outcome.shape,
-            teacher=answer.teacher,
-            difficulty=outcome.difficulty,
-        ),
+def _bad_request(identifier: str | None, line: AnswerLine, file_index: int, detail: str) -> Outcome:
+    return Outcome(
+        identifier,
+        line,
+        Shape.REQUEST,
+        (0, file_index, line.number),
+        reason=RejectReason.BAD_REQUEST,
+        detail=detail,
     )
 
 
-def _resolve_duplicates(outcomes: list[Outcome]) -> tuple[dict[str, Outcome], list[dict[str, Any]]]:
+def resolve_duplicates(outcomes: list[Outcome]) -> tuple[dict[str, Outcome], list[dict[str, Any]]]:
     """One outcome per id: the first imported one, else the first rejection. The rest are duplicates."""
     by_id: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
@@ -431,7 +273,7 @@ def _resolve_duplicates(outcomes: list[Outcome]) -> tuple[dict[str, Outcome], li
     return winners, duplicates
 
 
-def _repeated_generated(winners: dict[str, Outcome]) -> list[dict[str, Any]]:
+def repeated_generated(winners: dict[str, Outcome]) -> list[dict[str, Any]]:
     """Generated sentences that repeat an earlier imported one word for word become duplicates:
     training on the same sentence twice only weights it."""
     seen: dict[tuple[str, ...], Outcome] = {}
@@ -456,102 +298,3 @@ def _repeated_generated(winners: dict[str, Outcome]) -> list[dict[str, Any]]:
             }
         )
     return repeated
-
-
-def _generated_report(files: _Files, final: list[Outcome]) -> dict[str, Any]:
-    generation = {cid for cid, request in files.requests.items() if request.generate}
-    sentences = [outcome for outcome in final if outcome.shape is Shape.GENERATED]
-    imported = [outcome for outcome in sentences if outcome.imported]
-    return {
-        "requests": len(generation),
-        "asked": sum(files.requests[cid].generate or 0 for cid in generation),
-        "requests_rejected": sum(
-            1
-            for outcome in final
-            if outcome.shape is not Shape.GENERATED and outcome.request_id in generation
-        ),
-        "sentences": len(sentences),
-        "imported": len(imported),
-        "rejected": len(sentences) - len(imported),
-        "imported_by_difficulty": dict(
-            sorted(Counter(outcome.difficulty or "unrated" for outcome in imported).items())
-        ),
-    }
-
-
-def _event_line(outcome: Outcome, event: Any, files: _Files) -> dict[str, Any]:
-    line: dict[str, Any] = {
-        "id": outcome.id,
-        "kind": event.kind.value,
-        "label": event.label,
-        "text": event.text,
-    }
-    request = files.requests.get(outcome.request_id) if outcome.request_id else None
-    if event.kind is EventKind.HALLUCINATED and request is not None and event.text.strip():
-        # A small teacher often lists the names of its few-shot examples: a prompt problem, not noise.
-        line["copied_from_prompt"] = event.text in _prompt_context(request)
-    if event.span is not None:
-        line["span"] = [event.span.start, event.span.end]
-    if event.kept is not None:
-        line["kept"] = [event.kept.start, event.kept.end, event.kept.label]
-    return line
-
-
-def _prompt_context(request: Request) -> str:
-    """What the teacher was shown besides the sentence: instructions and few-shot examples."""
-    try:
-        messages = json.loads(request.raw)["body"]["messages"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        return ""
-    texts = [m.get("content") for m in messages if isinstance(m, dict) and isinstance(m.get("content"), str)]
-    if texts and SENTENCE_PREFIX in texts[-1]:
-        texts[-1] = texts[-1].rsplit(SENTENCE_PREFIX, 1)[0]
-    return "\n".join(texts)
-
-
-def _report(
-    outcomes: list[Outcome],
-    final: list[Outcome],
-    duplicates: list[dict[str, Any]],
-    files: _Files,
-    records: list[TrainingRecord],
-    retry_count: int,
-) -> ImportReport:
-    rejected = [outcome for outcome in final if not outcome.imported]
-    unanswered = sum(1 for outcome in rejected if outcome.reason is RejectReason.NO_RESPONSE)
-    labelled = [outcome.labelling for outcome in final if outcome.labelling is not None]
-    rungs: Counter[str] = Counter()
-    kinds: Counter[str] = Counter()
-    synonyms: Counter[str] = Counter()
-    unknown_labels: Counter[str] = Counter()
-    for labelling in labelled:
-        rungs.update({rung.value: count for rung, count in labelling.rungs.items()})
-        kinds.update(event.kind.value for event in labelling.events)
-        synonyms.update(labelling.synonyms_mapped)
-        unknown_labels.update(labelling.unknown_labels)
-    by_type: Counter[str] = Counter(span.label for record in records for span in iob2_to_spans(record.tags))
-    return {
-        "read": len(outcomes) + unanswered,
-        "imported": len(records),
-        "rejected": len(rejected),
-        "duplicates": len(duplicates),
-        "rejected_by_reason": dict(sorted(Counter(outcome.reason for outcome in rejected).items())),
-        "duplicates_by_kind": dict(sorted(Counter(item["kind"] for item in duplicates).items())),
-        "requests": {"total": len(files.requests), "unanswered": unanswered},
-        "files": files.summary,
-        "entities": {
-            "listed": sum(labelling.listed for labelling in labelled),
-            "aligned_by_rung": {
-                rung: rungs.get(rung, 0) for rung in ("exact", "case_insensitive", "normalised")
-            },
-            # One count for every kind of alignment event, in the enum's order: the CLI lists these too.
-            **{kind.value: kinds.get(kind.value, 0) for kind in EventKind},
-            "unknown_labels": dict(sorted(unknown_labels.items())),
-            "synonyms_mapped": dict(sorted(synonyms.items())),
-            "imported_by_type": dict(sorted(by_type.items())),
-        },
-        "sentences_with_hallucinations": sum(
-            1 for labelling in labelled if labelling.count(EventKind.HALLUCINATED)
-        ),
-        "retry_requests": retry_count,
-    }

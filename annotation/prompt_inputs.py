@@ -6,14 +6,13 @@ uses, so the tokens in a request are the tokens its answer is aligned to.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from nerd.conll import read_conll
 from nerd.errors import InputError
-from nerd.json_files import json_error_text
+from nerd.jsonl import BOM, read_jsonl, text_lines
 from nerd.spans import parse_tag
 from nerd.tokenization import split_sentences, tokenize_words
 
@@ -41,7 +40,7 @@ def detect_format(path: Path) -> InputFormat:
     if path.suffix == ".jsonl":
         return InputFormat.jsonl
     try:
-        with path.open(encoding="utf-8") as stream:
+        with path.open(encoding="utf-8-sig") as stream:  # a BOM is no part of the first word
             first = next((line for line in stream if line.strip()), "")
     except UnicodeDecodeError:
         raise InputError("not valid UTF-8", path=path) from None
@@ -72,14 +71,17 @@ def read_sentences(
     if fmt is InputFormat.conll:
         corpus = read_conll(path)
         return [SourceSentence(sentence.tokens, sentence.line or 0) for sentence in corpus.sentences]
+    if fmt is InputFormat.jsonl:
+        return _jsonl_sentences(path, text_field)
     text = _read_text(path)
     sentences: list[SourceSentence] = []
     if fmt is InputFormat.lines:
-        for number, line in enumerate(text.splitlines(), start=1):
+        # Only "\n" ends a line (nerd.jsonl.text_lines): U+2028 or \x1c inside a sentence stays in it.
+        for number, line in enumerate(text_lines(text), start=1):
             tokens = tuple(tokenize_words(line))
             if tokens:
                 sentences.append(SourceSentence(tokens, number))
-    elif fmt is InputFormat.articles:
+    else:
         line = 1
         for block in text.split("\n\n"):
             for sentence in split_sentences(block):
@@ -87,23 +89,26 @@ def read_sentences(
                 if tokens:
                     sentences.append(SourceSentence(tokens, line))
             line += block.count("\n") + 2
-    else:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputError(f"not JSON: {json_error_text(error)}", path=path, line=number) from None
-            except (ValueError, RecursionError) as error:
-                raise InputError(f"not JSON: {str(error).split(';')[0]}", path=path, line=number) from None
-            value = record.get(text_field) if isinstance(record, dict) else None
+    return sentences
+
+
+def _jsonl_sentences(path: Path, text_field: str) -> list[SourceSentence]:
+    sentences: list[SourceSentence] = []
+    try:
+        for line in read_jsonl(path):
+            if line.problem is not None:
+                raise InputError(f"not JSON: {line.detail}", path=path, line=line.number)
+            value = line.value.get(text_field) if isinstance(line.value, dict) else None
             if not isinstance(value, str):
-                raise InputError(f"no string field {text_field!r}", path=path, line=number, field=text_field)
+                raise InputError(
+                    f"no string field {text_field!r}", path=path, line=line.number, field=text_field
+                )
             for sentence in split_sentences(value):
                 tokens = tuple(tokenize_words(sentence))
                 if tokens:
-                    sentences.append(SourceSentence(tokens, number))
+                    sentences.append(SourceSentence(tokens, line.number))
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", path=path) from None
     return sentences
 
 
@@ -113,6 +118,6 @@ def _read_text(path: Path) -> str:
     except OSError as error:
         raise InputError(f"cannot read: {error.strerror or error}", path=path) from None
     try:
-        return data.decode("utf-8").replace("\r\n", "\n")
+        return data.decode("utf-8").removeprefix(BOM).replace("\r\n", "\n")
     except UnicodeDecodeError as error:
         raise InputError("not valid UTF-8", path=path, line=data[: error.start].count(b"\n") + 1) from None

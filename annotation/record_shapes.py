@@ -12,6 +12,7 @@ message) or to write new labelled sentences (``Generate: N sentences ...``, from
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -38,16 +39,44 @@ class Shape(StrEnum):
     GENERATED = "generated"  # one sentence of a generation answer
 
 
+def _is_request(data: dict[str, Any]) -> bool:
+    return "custom_id" in data and "body" in data and ("method" in data or "url" in data)
+
+
+def _is_batch_output(data: dict[str, Any]) -> bool:
+    return "custom_id" in data and ("response" in data or "error" in data)
+
+
+def _is_structured(data: dict[str, Any]) -> bool:
+    return "entities" in data and ("tokens" in data or "text" in data)
+
+
+def _is_per_line(data: dict[str, Any]) -> bool:
+    return "response" in data and ("tokens" in data or "text" in data)
+
+
+# The shapes a line can be, tried in this order (a structured record may carry a response too).
+DETECTORS: dict[Shape, Callable[[dict[str, Any]], bool]] = {
+    Shape.REQUEST: _is_request,
+    Shape.BATCH_OUTPUT: _is_batch_output,
+    Shape.STRUCTURED: _is_structured,
+    Shape.PER_LINE: _is_per_line,
+}
+
+
 def shape_of(data: dict[str, Any]) -> Shape | None:
     """The shape of a parsed line, or None when it is none of the known ones."""
-    if "custom_id" in data and "body" in data and ("method" in data or "url" in data):
-        return Shape.REQUEST
-    if "custom_id" in data and ("response" in data or "error" in data):
-        return Shape.BATCH_OUTPUT
-    if "entities" in data and ("tokens" in data or "text" in data):
-        return Shape.STRUCTURED
-    if "response" in data and ("tokens" in data or "text" in data):
-        return Shape.PER_LINE
+    return next((shape for shape, detect in DETECTORS.items() if detect(data)), None)
+
+
+def readable_id(data: dict[str, Any]) -> str | None:
+    """The id a line of any shape names, where it has one: its ``custom_id``, else its ``id``."""
+    for name in ("custom_id", "id"):
+        value = data.get(name)
+        if isinstance(value, str) and value.strip():
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
     return None
 
 
@@ -225,6 +254,56 @@ def read_structured(data: dict[str, Any]) -> Answer:
     """The entities of a structured record (checked later, like a parsed answer)."""
     teacher = data.get("teacher", data.get("model"))
     return Answer(None, entities=data.get("entities"), teacher=teacher if isinstance(teacher, str) else None)
+
+
+def read_custom_id(data: dict[str, Any]) -> str:
+    """The ``custom_id`` of a Batch output line.
+
+    Raises:
+        RecordProblem: a missing or empty custom_id.
+    """
+    custom_id = data.get("custom_id")
+    if not isinstance(custom_id, str) or not custom_id:
+        raise RecordProblem(RejectReason.MISSING_CUSTOM_ID, "custom_id is missing or not a string")
+    return custom_id
+
+
+@dataclass(frozen=True)
+class AnswerReader:
+    """How one shape of answer line is read: the id it names, then its sentence and answer.
+
+    ``answers_request``: the id names a Batch request, which holds the sentence (``read`` gets it).
+    """
+
+    identify: Callable[[dict[str, Any]], str]
+    read: Callable[[dict[str, Any], Request | None], tuple[tuple[str, ...], Answer]]
+    answers_request: bool = False
+
+
+def _read_batch_answer(data: dict[str, Any], request: Request | None) -> tuple[tuple[str, ...], Answer]:
+    assert request is not None
+    answer = read_batch_output(data)
+    if answer.teacher is None:
+        answer = Answer(answer.text, teacher=request.model)
+    return request.tokens, answer
+
+
+def _read_own_sentence(
+    read_answer: Callable[[dict[str, Any]], Answer],
+) -> Callable[[dict[str, Any], Request | None], tuple[tuple[str, ...], Answer]]:
+    def read(data: dict[str, Any], _request: Request | None) -> tuple[tuple[str, ...], Answer]:
+        answer = read_answer(data)  # the answer's problem is the one to report when both are wrong
+        return read_tokens(data), answer
+
+    return read
+
+
+# The answer shapes an import reads, by name (``request`` lines are the questions, read apart).
+ANSWER_READERS: dict[Shape, AnswerReader] = {
+    Shape.BATCH_OUTPUT: AnswerReader(read_custom_id, _read_batch_answer, answers_request=True),
+    Shape.PER_LINE: AnswerReader(read_id, _read_own_sentence(read_per_line)),
+    Shape.STRUCTURED: AnswerReader(read_id, _read_own_sentence(read_structured)),
+}
 
 
 def _describe_error(error: Any) -> str:

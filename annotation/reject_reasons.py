@@ -13,6 +13,8 @@ class RejectReason(StrEnum):
     LINE_TOO_LONG = "line_too_long"
     LONE_SURROGATE = "lone_surrogate"
     WRONG_SHAPE = "wrong_shape"
+    # A line of a requests file that names no usable request (its answer, if any, is then unknown_custom_id)
+    BAD_REQUEST = "bad_request"
     # Which request it answers
     MISSING_ID = "missing_id"
     MISSING_CUSTOM_ID = "missing_custom_id"

@@ -13,7 +13,7 @@ from rich.table import Table
 from nerd.cli.console import console, exit_on_error, progress_bar
 
 if TYPE_CHECKING:
-    from nerd.annotation.importing import ImportReport
+    from nerd.annotation.import_report import ImportReport
 
 
 class HallucinationPolicy(StrEnum):
@@ -72,6 +72,14 @@ def import_cli(
             help="keep-sentence: drop a hallucinated entity and keep the sentence; drop-sentence: reject it."
         ),
     ] = HallucinationPolicy.keep_sentence,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Stop at the first bad line of a requests file (nothing is written) instead of rejecting "
+            "it as bad_request and importing the rest.",
+        ),
+    ] = False,
 ) -> None:
     """Import a teacher's answers: parse, align entity strings to tokens, account for every record."""
     with exit_on_error(), progress_bar() as progress:
@@ -88,6 +96,7 @@ def import_cli(
             labels=labels,
             label_map=label_map,
             drop_hallucinated=hallucinations is HallucinationPolicy.drop_sentence,
+            strict=strict,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
         progress.stop()

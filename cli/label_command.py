@@ -97,6 +97,13 @@ def label_cli(
             report = label_file(
                 request, lambda done, total: progress.update(task, completed=done, total=total)
             )
+        if report.get("finished_earlier"):
+            console.print(
+                f"already finished: {out / 'data.jsonl'} holds the {report['records']} sentences of this "
+                "input labelled by this model (--force labels them again)",
+                markup=False,
+            )
+            return
         entities = ", ".join(f"{name} {count}" for name, count in report["entities"].items()) or "none"
         console.print(
             f"{report['records']} sentences ({report['words']} words) labelled by {report['labeller']}: "

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nerd.errors import InputError, TagSchemeError
-from nerd.json_files import json_error_text
+from nerd.jsonl import JsonLine, LineProblem, read_jsonl
 from nerd.spans import iob2_to_spans
 
 
@@ -81,34 +81,26 @@ def _check_distributions(labels: list[str], rows: list[list[float]], tokens: int
 
 
 def read_records(path: str | Path) -> Iterator[TrainingRecord]:
-    """Training records of a JSONL file.
+    """Training records of a JSONL file (read as every JSONL of nerd is: :mod:`nerd.jsonl`).
 
     Raises:
         InputError: a line that is not a valid record, naming the file, the line and the field.
     """
     path = Path(path)
     try:
-        stream = path.open(encoding="utf-8")
+        for line in read_jsonl(path):
+            yield _parse_record(line, path)
     except OSError as error:
         raise InputError(f"cannot read: {error.strerror or error}", path=path) from None
-    with stream:
-        number = 0
-        try:
-            for number, line in enumerate(stream, start=1):
-                if not line.strip():
-                    continue
-                yield _parse_record(line, path, number)
-        except UnicodeDecodeError:
-            raise InputError("not valid UTF-8", path=path, line=number + 1) from None
 
 
-def _parse_record(line: str, path: Path, number: int) -> TrainingRecord:
-    try:
-        data: Any = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise InputError(f"not JSON: {json_error_text(error)}", path=path, line=number) from None
-    except (ValueError, RecursionError) as error:
-        raise InputError(f"not JSON: {str(error).split(';')[0]}", path=path, line=number) from None
+def _parse_record(line: JsonLine, path: Path) -> TrainingRecord:
+    if line.problem is LineProblem.INVALID_UTF8:
+        raise InputError("not valid UTF-8", path=path, line=line.number)
+    if line.problem is not None:
+        raise InputError(f"not JSON: {line.detail}", path=path, line=line.number)
+    data: Any = line.value
+    number = line.number
     try:
         return TrainingRecord.model_validate(data)
     except ValidationError as error:

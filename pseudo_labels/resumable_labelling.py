@@ -56,6 +56,9 @@ def label_file(
 ) -> dict[str, Any]:
     """Label every sentence of the input; returns the report (also written as ``report.json``).
 
+    A labelling that already finished in ``out_dir`` (same input, labeller and decoding) is not run
+    again: its report comes back with ``finished_earlier``.
+
     Raises:
         InputError: an unreadable input, or one without a sentence.
         OutputError: an output directory that holds another run's data (without ``force``).
@@ -71,6 +74,9 @@ def label_file(
         "decoding": request.decoding,
         "sentences": len(sentences),
     }
+    finished = None if request.force else _finished_report(request.out_dir, identity)
+    if finished is not None:
+        return {**finished, "finished_earlier": True}
     done = _resume_point(request, identity)
     started = time.perf_counter()
     partial = request.out_dir / PARTIAL
@@ -89,10 +95,32 @@ def label_file(
                 on_progress(start + len(chunk), len(sentences))
     # This run's labelling time (a resumed run counts only what it labelled itself).
     seconds = round(time.perf_counter() - started, 1)
-    report = {**identity, **_summary(partial), "seconds": seconds, "resumed_at": done["sentences"]}
+    report = {
+        **identity,
+        **_summary(partial),
+        "data_sha256": file_sha256(partial),
+        "seconds": seconds,
+        "resumed_at": done["sentences"],
+    }
     os.replace(partial, request.out_dir / DATA)
     atomic_write_text(request.out_dir / REPORT, json.dumps(report, indent=2) + "\n")
     (request.out_dir / PROGRESS).unlink(missing_ok=True)
+    return report
+
+
+def _finished_report(out: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
+    """The report of an earlier run of this very labelling that finished, its data untouched, else None."""
+    if not (out / REPORT).is_file() or not (out / DATA).is_file():
+        return None
+    try:
+        report = read_json(out / REPORT)
+    except InputError:
+        return None
+    if not isinstance(report, dict) or any(report.get(key) != value for key, value in identity.items()):
+        return None
+    recorded = report.get("data_sha256")
+    if recorded is not None and recorded != file_sha256(out / DATA):
+        return None  # the data was changed since: not this run's output any more
     return report
 
 
@@ -117,7 +145,10 @@ def _resume_point(request: LabelRequest, identity: dict[str, Any]) -> dict[str, 
                 "(--force starts over)"
             )
     elif (out / DATA).exists() and not request.force:
-        raise OutputError(f"{out / DATA}: already exists (--force replaces it)")
+        raise OutputError(
+            f"{out / DATA}: already exists, from another input, labeller or decoding, or changed since "
+            "(--force replaces it)"
+        )
     (out / PARTIAL).unlink(missing_ok=True)
     return {"sentences": 0, "bytes": 0}
 

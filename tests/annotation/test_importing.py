@@ -154,11 +154,109 @@ def test_output_without_requests_is_one_clear_error(bundle):
         import_answers([bundle / "conll" / "output.jsonl"])
 
 
-def test_a_request_id_reused_for_another_sentence_is_an_error(tmp_path):
+def test_a_request_id_reused_for_another_sentence_rejects_both_requests_and_their_answer(tmp_path):
+    path = write_lines(
+        tmp_path / "r.jsonl", [request("a", "one ."), request("b", "Ann ."), request("a", "two .")]
+    )
+    output = write_lines(
+        tmp_path / "o.jsonl", [output_line("a", "Result: {}"), output_line("b", "Result: {}")]
+    )
+    result = import_answers([path, output])
+    assert [record.id for record in result.records] == ["b"]
+    rows = [(row["id"], row["reason"], row["line"]) for row in result.rejects]
+    assert rows == [("a", "bad_request", 1), ("a", "bad_request", 3), ("a", "unknown_custom_id", 1)]
+    assert "was already used for another sentence at" in result.rejects[1]["detail"]
+    assert result.report["read"] == 4 == result.report["imported"] + result.report["rejected"]
+
+
+def test_strict_stops_at_a_request_id_reused_for_another_sentence(tmp_path):
     path = write_lines(tmp_path / "r.jsonl", [request("a", "one ."), request("a", "two .")])
     with pytest.raises(AnswerFilesError) as error:
-        import_answers([path])
+        import_answers([path], ImportOptions(strict=True))
     assert error.value.line == 2
+
+
+def _three_requests_one_broken(tmp_path: Path, broken: str | bytes) -> Path:
+    root = tmp_path / "bundle"
+    write_lines(root / "requests.jsonl", [request("r-1", "Ann sang ."), broken, request("r-3", "Bob ran .")])
+    answers = [output_line(cid, "Result: {'PER': ['Ann', 'Bob']}") for cid in ("r-1", "r-2", "r-3")]
+    write_lines(root / "output.jsonl", answers)
+    return root
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        request("r-2", "Cy hid .")[:60],  # cut off half-way, its custom_id still readable
+        b'{"custom_id": "r-2", "body": "\xff\xfe"}',  # invalid UTF-8
+        '{"custom_id": "r-2", "method": "POST", "body": {"messages": []}}',  # no sentence in it
+        '{"custom_id": "r-2", "response": {}}',  # an answer line, not a request
+    ],
+    ids=["cut-off", "invalid-utf8", "no-sentence", "not-a-request"],
+)
+def test_one_bad_request_line_is_a_reject_with_its_line_and_the_rest_imports(tmp_path, broken):
+    result = import_answers([_three_requests_one_broken(tmp_path, broken)])
+    assert [record.id for record in result.records] == ["r-1", "r-3"]
+    rejects = {(row["id"], row["reason"]): row for row in result.rejects}
+    bad = rejects[("r-2", "bad_request")]
+    assert bad["line"] == 2 and bad["file"].endswith("requests.jsonl") and bad["detail"]
+    answer = rejects[("r-2", "unknown_custom_id")]
+    assert answer["file"].endswith("output.jsonl") and "was rejected as a bad request" in answer["detail"]
+    report = result.report
+    assert report["read"] == 4 == report["imported"] + report["rejected"] + report["duplicates"]
+    assert report["rejected_by_reason"] == {"bad_request": 1, "unknown_custom_id": 1}
+    with pytest.raises(AnswerFilesError) as error:
+        import_answers([tmp_path / "bundle"], ImportOptions(strict=True))
+    assert error.value.line == 2
+
+
+def test_a_bad_request_line_without_a_readable_id_is_still_a_reject(tmp_path):
+    result = import_answers([_three_requests_one_broken(tmp_path, "{not json")])
+    bad = [row for row in result.rejects if row["reason"] == "bad_request"]
+    assert len(bad) == 1 and bad[0]["id"] is None and bad[0]["line"] == 2
+    assert {(row["id"], row["reason"]) for row in result.rejects} >= {("r-2", "unknown_custom_id")}
+
+
+@pytest.mark.parametrize("which", ["requests.jsonl", "output.jsonl", "annotations.jsonl"])
+def test_a_byte_order_mark_at_the_start_of_any_answer_file_is_skipped(tmp_path, which):
+    root = tmp_path / "bundle"
+    files = {
+        "requests.jsonl": [request("r-1", "Ann sang .")],
+        "output.jsonl": [output_line("r-1", "Result: {'PER': ['Ann']}")],
+        "annotations.jsonl": [per_line("p-1", "Bob ran .", "Result: {'PER': ['Bob']}")],
+    }
+    for name, lines in files.items():
+        path = write_lines(root / name, lines)
+        if name == which:
+            path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = import_answers([root])
+    assert sorted(record.id for record in result.records) == ["p-1", "r-1"]
+    assert result.rejects == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"id": 17, "text": "Ann sang .", "response": "Result: {\'PER\': [\'An',  # cut off, integer id
+        '{"id": "p-17", "text": "Ann sang .", "response": "Result: {\'PER\': [\'An',  # cut off
+        '{"text": "Ann\tsang .", "id": "p-17", "response": "broken \x01',  # id after a raw tab, then broken
+        b'{"id": "p-17", "text": "caf\xe9", "response": "Result: {}"}',  # invalid UTF-8 after the id
+    ],
+    ids=["integer-id", "string-id", "id-later", "invalid-utf8"],
+)
+def test_an_unparseable_per_line_answer_keeps_its_id(tmp_path, line):
+    path = write_lines(tmp_path / "answers.jsonl", [per_line("p-1", "Bob ran .", "Result: {}"), line])
+    (reject,) = import_answers([path]).rejects
+    assert reject["id"] in ("17", "p-17") and reject["line"] == 2
+
+
+def test_only_the_outer_objects_id_is_recovered_from_a_broken_line(tmp_path):
+    line = '{"response": {"body": {"id": "chatcmpl-1"}}, "custom_id": "r-1", "broken'
+    root = tmp_path / "b"
+    write_lines(root / "requests.jsonl", [request("r-1", "Ann sang .")])
+    write_lines(root / "output.jsonl", [line])
+    (reject,) = import_answers([root]).rejects
+    assert reject["id"] == "r-1" and reject["reason"] == "broken_json_line"
 
 
 def test_structured_records_are_imported(tmp_path):
@@ -262,6 +360,19 @@ LINE_PIECES = st.sampled_from(
         "",
     ]
 )
+
+
+@given(st.lists(st.one_of(LINE_PIECES, st.binary(max_size=40)), max_size=8))
+def test_any_requests_file_is_accounted_for(tmp_path_factory, lines):
+    root = tmp_path_factory.mktemp("r")
+    write_lines(root / "requests.jsonl", [request("q-1", "Ann sang ."), *lines, request("q-2", "Bob ran .")])
+    write_lines(root / "output.jsonl", [output_line("q-1", "Result: {}"), output_line("q-2", "Result: {}")])
+    result = import_answers([root])
+    report = result.report
+    assert report["read"] == report["imported"] + report["rejected"] + report["duplicates"]
+    ids = [record.id for record in result.records] + [row["id"] for row in result.rejects]
+    # Each good request is imported or rejected once (a broken line may claim its id too).
+    assert {"q-1", "q-2"} <= set(ids)
 
 
 @given(st.lists(st.one_of(LINE_PIECES, st.binary(max_size=40)), max_size=12))
@@ -368,3 +479,20 @@ def test_a_lone_surrogate_in_any_field_rejects_its_record_and_the_rest_is_writte
     assert all("lone surrogate" in row["detail"] for row in surrogates)
     written = (tmp_path / "out" / "rejects.jsonl").read_text(encoding="utf-8").splitlines()
     assert sum(json.loads(line)["reason"] == "lone_surrogate" for line in written) == 4
+
+
+def test_nerd_import_strict_stops_at_a_bad_request_line_and_writes_nothing(tmp_path):
+    from typer.testing import CliRunner
+
+    from nerd.cli.main import app
+
+    root = _three_requests_one_broken(tmp_path, "{not json")
+    out = tmp_path / "out"
+    strict = CliRunner().invoke(app, ["import", str(root), "--out", str(out), "--strict"])
+    assert strict.exit_code == 1 and "requests.jsonl:2" in strict.output and not out.exists()
+    lenient = CliRunner().invoke(app, ["import", str(root), "--out", str(out)])
+    assert lenient.exit_code == 0, lenient.output
+    assert [json.loads(line)["reason"] for line in (out / "rejects.jsonl").read_text().splitlines()] == [
+        "bad_request",
+        "unknown_custom_id",
+    ]

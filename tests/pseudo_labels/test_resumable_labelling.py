@@ -42,8 +42,18 @@ def test_a_checkpoint_labels_text_with_distributions_tags_and_provenance(trained
     report = json.loads((out / "report.json").read_text())
     assert report["records"] == 23 and report["input"] == "pool.txt" and not (out / "progress.json").exists()
 
+    data = (out / "data.jsonl").read_bytes()
     again = runner.invoke(app, ["label", str(unlabelled), "--model", str(trained_model), "--out", str(out)])
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 0 and "already finished" in again.output
+    assert (out / "data.jsonl").read_bytes() == data
+
+    other = tmp_path / "other.txt"
+    other.write_text("Anna met Bob .\n")
+    refused = runner.invoke(app, ["label", str(other), "--model", str(trained_model), "--out", str(out)])
+    assert refused.exit_code == 1 and "already exists, from another input" in refused.output
+    (out / "data.jsonl").write_bytes(data[:-10] + b"\n")  # edited since: no longer this run's output
+    edited = runner.invoke(app, ["label", str(unlabelled), "--model", str(trained_model), "--out", str(out)])
+    assert edited.exit_code == 1 and "changed since" in edited.output
 
 
 def test_an_interrupted_labelling_resumes_to_the_same_file(trained_model, unlabelled, tmp_path):
