@@ -1,8 +1,10 @@
 """Request bodies parsed as strict JSON: UTF-8, no NaN or Infinity, no number too large for a float or an
-int, no lone surrogate in any string.
+int, no lone surrogate in any string, no key twice in one object.
 
 Python's json module takes all of these, and each then fails later, deep in a route, as a 500 (a lone
-surrogate cannot be encoded for the tokenizer; NaN is no text at all). Refused here, they are a 400
+surrogate cannot be encoded for the tokenizer; NaN is no text at all), and a repeated key silently keeps
+its last value (RFC 8259 leaves it open; two parsers may read two different requests). Refused here, they
+are a 400
 that says what and where, before any route sees them. The routes get this through their route class,
 FastAPI's documented way to change how a request is read.
 """
@@ -37,12 +39,22 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in value:
+            shown = key if len(key) <= 80 else key[:80] + "..."
+            raise BodyRefused(f"the key {shown!r} appears twice in one object: the body must be strict JSON")
+        value[key] = item
+    return value
+
+
 def parse_strict_json(body: bytes) -> Any:
     """The value of a UTF-8 JSON body.
 
     Raises:
         BodyRefused: not UTF-8, NaN/Infinity, a float out of range, an integer of 4,300+ digits, a lone
-            surrogate in a string (with where it is), nesting too deep.
+            surrogate in a string (with where it is), nesting too deep, a key twice in one object.
         json.JSONDecodeError: not JSON at all (FastAPI answers it with its usual 422).
     """
     try:
@@ -50,7 +62,9 @@ def parse_strict_json(body: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise BodyRefused(f"the body is not UTF-8: byte {error.start} ({error.reason})") from None
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        value = json.loads(
+            text, parse_constant=_no_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
+        )
     except json.JSONDecodeError:
         raise
     except RecursionError:

@@ -20,7 +20,8 @@ def _exactly_one_input_schema(schema: dict[str, Any]) -> None:
 class EntitiesRequest(BaseModel):
     """Exactly one of ``text``, ``texts`` or ``tokens``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_input_schema)
+    # strict: a value of another JSON type is refused, never coerced ("0" is no number, 1 no text).
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_exactly_one_input_schema)
 
     text: str | None = Field(default=None, description="one raw text")
     texts: list[str] | None = Field(default=None, description="raw texts, answered in order")
@@ -101,7 +102,7 @@ class ModelInfo(BaseModel):
 
 
 class ReloadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     model_dir: str | None = Field(default=None, description="a bundle directory; default: the current one")
 

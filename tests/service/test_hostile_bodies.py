@@ -120,3 +120,36 @@ def admin_client_for_property(exported_bundles, tmp_path_factory):
     )
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (b'{"texts": ["Alma visited Paris."], "texts": ["Borel left."]}', "texts"),
+        (b'{"text": "Alma", "decoding": "viterbi", "decoding": "argmax"}', "decoding"),
+        (b'{"tokens": [["Alma"]], "x": {"a": 1, "a": 2}}', "a"),
+    ],
+    ids=["texts", "decoding", "nested"],
+)
+def test_a_key_given_twice_is_a_400_that_names_it(client, body, key):
+    response = client.post("/v1/entities", content=body, headers=JSON)
+    assert response.status_code == 400, response.text
+    assert f"the key {key!r} appears twice in one object" in response.json()["detail"]
+    assert documented(client, "/v1/entities", 400)
+
+
+def test_a_key_given_twice_in_a_reload_body_is_a_400(admin_client):
+    body = b'{"model_dir": "a", "model_dir": "b"}'
+    response = admin_client.post("/v1/admin/reload", content=body, headers=ADMIN)
+    assert response.status_code == 400 and "'model_dir' appears twice" in response.json()["detail"]
+
+
+def test_values_of_another_json_type_are_refused_not_coerced(client):
+    for body in (
+        b'{"text": 5}',
+        b'{"texts": [true]}',
+        b'{"tokens": [["Alma", 0]]}',
+        b'{"text": "A", "decoding": 1}',
+    ):
+        response = client.post("/v1/entities", content=body, headers=JSON)
+        assert response.status_code == 422, (body, response.status_code)
