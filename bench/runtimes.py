@@ -36,7 +36,8 @@ import numpy as np
 
 from nerd.conll import read_conll
 from nerd.evaluation.http_load import cpu_and_load
-from nerd.model_bundle import MODEL_FILE, read_manifest, verified_bundle
+from nerd.bundle_checks import verified_bundle
+from nerd.model_bundle import MODEL_FILE, read_manifest
 from nerd.scoring import entity_scores
 from nerd.tagging.encoding import Window, WordEncoder, model_inputs, pad_token_id
 from nerd.tagging.onnx_tagger import OnnxTagger, default_threads

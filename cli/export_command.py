@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nerd.cli.console import console, error_console, exit_on_error
@@ -162,6 +163,8 @@ def export_cli(
         except VerificationFailed as failure:
             show_results(failure.results)
             raise
+        if results and all(result.get("finished_earlier") for result in results):
+            console.print("already exported: the bundles below are this export's, verified and unchanged")
         show_results(results)
         for variant in chosen:
             console.print(f"{variant}: {bundle_dir(out_dir, variant)}")
@@ -213,11 +216,14 @@ def verify_cli(
         ),
     ] = None,
 ) -> None:
-    """Re-check every file of each bundle against the sha256 in its bundle.json, and its label list
-    against the model's config; exit 1 on any difference."""
+    """Re-check each bundle as nerd serve checks it before loading: every file against the sha256 in its
+    bundle.json, the files it must list, its label list against the model's config and, with
+    --public-key, its signature; every problem is printed, exit 1 on any."""
     with exit_on_error():
+        from nerd.bundle_checks import bundle_problems
+        from nerd.bundle_reading import read_bundle
+        from nerd.bundle_signature import fingerprint, load_key
         from nerd.errors import ModelBundleError
-        from nerd.model_bundle import check_labels_agree, read_bundle
 
         failed = 0
         for bundle in bundles:
@@ -225,32 +231,27 @@ def verify_cli(
                 # One read: the checksums, the labels and the signature are checked on the same bytes.
                 contents = read_bundle(bundle, keep_bytes=False)
             except ModelBundleError as error:
-                error_console.print(f"[red]FAIL[/] {error}")
+                error_console.print(f"[red]FAIL[/] {escape(str(error))}", highlight=False, soft_wrap=True)
                 failed += 1
                 continue
-            manifest = contents.manifest
-            problems = list(contents.problems)
-            try:
-                check_labels_agree(bundle, manifest, contents.files.get("config.json"))
-            except ModelBundleError as error:
-                problems.append(error.reason)
-            signer = None
-            if public_key is not None and not problems:
-                from nerd.signatures import check_signature_of
-
-                try:
-                    signer = check_signature_of(contents, public_key)
-                except ModelBundleError as error:
-                    problems.append(error.reason)
+            problems = bundle_problems(contents, public_key)
             for problem in problems:
-                error_console.print(f"[red]FAIL[/] {bundle}: {problem}")
+                error_console.print(
+                    f"[red]FAIL[/] {escape(f'{bundle}: {problem}')}", highlight=False, soft_wrap=True
+                )
             if problems:
                 failed += 1
-            else:
-                console.print(
-                    f"OK {bundle}: {len(manifest.files)} files match bundle.json ({manifest.variant}); "
-                    f"bundle sha256 {contents.digest}" + (f"; signed by key {signer[:16]}" if signer else "")
-                )
+                continue
+            signed = (
+                f"; signed by key {fingerprint(load_key(public_key, private=False))[:16]}"
+                if public_key
+                else ""
+            )
+            console.print(
+                f"OK {bundle}: {len(contents.manifest.files)} files match bundle.json "
+                f"({contents.manifest.variant}); bundle sha256 {contents.digest}{signed}",
+                markup=False,
+            )
         if failed:
             raise typer.Exit(code=1)
 

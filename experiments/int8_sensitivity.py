@@ -22,7 +22,8 @@ from typing import Annotated
 import typer
 
 from nerd.atomic import atomic_write_text
-from nerd.model_bundle import MANIFEST, MODEL_FILE, checksums, read_manifest
+from nerd.bundle_reading import checksums
+from nerd.model_bundle import MANIFEST, MODEL_FILE, read_manifest
 
 # Names as optimum's BERT export writes them (MiniLM-L6 is a BERT); a group that matches nothing is
 # reported with 0 nodes rather than skipped, so a renamed graph shows up in the table.

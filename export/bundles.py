@@ -1,7 +1,8 @@
 """``nerd export``: build every requested variant in a staging directory, verify it, then install it.
 
-Nothing appears under ``onnx-<variant>/`` until every variant has passed verification; a failed or
-interrupted export leaves the output directory as it was (the staging directory is removed).
+Nothing appears under ``onnx-<variant>/`` until every variant has passed verification; a failed export
+leaves the output directory as it was (the staging directory is removed), and one killed at any moment
+is finished by the same command (``interrupted_exports.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from nerd.atomic import OutputError, atomic_write_text
+from nerd.bundle_checks import verified_bundle
+from nerd.bundle_reading import checksums
 from nerd.errors import ConfigError, NerdError
+from nerd.export.interrupted_exports import (
+    Installation,
+    earlier_installation,
+    fingerprint,
+    install,
+    new_staging,
+    write_journal,
+)
 from nerd.export.onnx_variants import Int8Target, convert_fp16, copy_support_files, export_fp32, quantize_int8
 from nerd.export.openvino_model import build_openvino_model, check_openvino_export
 from nerd.export.verification import (
@@ -32,7 +42,7 @@ from nerd.export.verification import (
     reference_run,
     verify_variant,
 )
-from nerd.model_bundle import MANIFEST, MODEL_FILE, Manifest, OpenVinoModel, Variant, checksums
+from nerd.model_bundle import MANIFEST, MODEL_FILE, Manifest, OpenVinoModel, Variant
 from nerd.sample_sentences import Sample, load_sample
 from nerd.tagging.checkpoint import CARD_FILES, Checkpoint
 from nerd.tagging.onnx_tagger import CUDA, OnnxTagger, default_threads
@@ -113,6 +123,9 @@ def _check_targets(request: ExportRequest) -> None:
         raise OutputError(f"{request.out_dir}: cannot create: {error.strerror or error}") from None
     if not os.access(request.out_dir, os.W_OK | os.X_OK):
         raise OutputError(f"{request.out_dir}: not writable")
+
+
+def _check_existing(request: ExportRequest) -> None:
     existing = [
         bundle_dir(request.out_dir, v) for v in request.variants if bundle_dir(request.out_dir, v).exists()
     ]
@@ -234,10 +247,21 @@ def export_bundles(
         if "int8" not in request.variants:
             raise ConfigError("--openvino writes its model into the int8 bundle: add int8 to --variants")
         check_openvino_export()
+    identity = _fingerprint(request)
+    earlier = earlier_installation(request.out_dir, identity)
+    if earlier is not None:
+        if not earlier.installed:
+            on_step("finishing the install of an interrupted export (its bundles were verified)")
+            try:
+                install(earlier, request.out_dir)
+            finally:
+                shutil.rmtree(earlier.staging, ignore_errors=True)
+        return [{**result, "finished_earlier": earlier.installed} for result in earlier.results]  # type: ignore[misc]
+    _check_existing(request)
     cuda = CUDA in onnxruntime.get_available_providers()
     sample = load_sample(request.verify_on)
     calibration = load_sample(request.calibrate_on) if request.calibrate_on is not None else sample
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=request.out_dir))
+    staging = new_staging(request.out_dir)
     try:
         raw = staging / "raw"
         tick = time.perf_counter()
@@ -285,19 +309,27 @@ def export_bundles(
             _save_manifest(dest, manifest.model_copy(update={"verification": result, "openvino": openvino}))
         if not all(result["passed"] for result in results):
             raise VerificationFailed(results)
-        for variant in request.variants:
-            _install(bundle_dir(staging, variant), bundle_dir(request.out_dir, variant))
+        digests = {
+            v: verified_bundle(bundle_dir(staging, v), keep_bytes=False).digest for v in request.variants
+        }
+        installation = Installation(identity, staging, list(request.variants), digests, list(results))
+        # From here on a killed export is finished by the same command: the journal says what to install.
+        write_journal(request.out_dir, installation)
+        on_step("installing the verified bundles")
+        install(installation, request.out_dir)
         return results
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _install(built: Path, target: Path) -> None:
-    """Move a verified bundle into place; an old one is swapped out first and removed after."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(built, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _fingerprint(request: ExportRequest) -> str:
+    fields = {
+        "variants": list(request.variants),
+        "name": request.bundle_name,
+        "allowed_drop": request.allowed_drop,
+        "int8_target": request.int8_target,
+        "opset": request.opset,
+        "openvino": request.openvino,
+        "force": request.force,
+    }
+    return fingerprint(fields, request.checkpoint.path, [request.verify_on, request.calibrate_on])

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from nerd.atomic import OutputError, atomic_write_text, atomic_writer
+from nerd.bundle_checks import verified_bundle
 from nerd.checksums import file_sha256
 from nerd.errors import ModelBundleError
-from nerd.model_bundle import verified_manifest
 
 SUM_SUFFIX = ".sha256"
 
@@ -27,7 +27,7 @@ SUM_SUFFIX = ".sha256"
 def pack(bundles: Sequence[Path], archive: Path) -> str:
     """Write ``archive`` (gzip tar of each bundle directory by its name) and its sum; returns the sum."""
     for bundle in bundles:
-        verified_manifest(bundle)
+        verified_bundle(bundle, keep_bytes=False)
     with atomic_writer(archive, binary=True) as stream, tarfile.open(fileobj=stream, mode="w:gz") as tar:
         for bundle in bundles:
             for path in sorted(bundle.rglob("*")):
@@ -103,7 +103,7 @@ def unpack(archive: Path, target: Path, *, force: bool = False) -> list[Path]:
             raise ModelBundleError(f"cannot unpack: {error}", path=archive) from None
         bundles = sorted(path for path in staging.iterdir() if path.is_dir())
         for bundle in bundles:
-            verified_manifest(bundle)
+            verified_bundle(bundle, keep_bytes=False)
         clashes = [target / b.name for b in bundles if (target / b.name).exists()]
         if clashes and not force:
             raise OutputError(f"{', '.join(map(str, clashes))}: already exists (--force replaces it)")

@@ -13,8 +13,8 @@ import threading
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from nerd.bundle_checks import verified_bundle
 from nerd.errors import ConfigError, NerdError
-from nerd.model_bundle import BundleContents, verified_bundle
 from nerd.service.settings import ServiceSettings
 from nerd.tagging.bundle_tagger import BundleTagger
 from nerd.tagging.onnx_tagger import CPU, CUDA, ProviderUnavailable
@@ -33,8 +33,7 @@ def load_engine(model_dir: Path, settings: ServiceSettings, *, root: Path | None
         ModelBundleError: a bundle that fails its checksums or signature, or cannot be loaded.
         ProviderUnavailable: the device asked for is not available.
     """
-    contents = verified_bundle(model_dir, root=root)
-    check_signature_policy(contents, settings)
+    contents = verified_bundle(model_dir, root=root, public_key=signature_key(settings))
     providers = (CUDA, CPU) if settings.device == "cuda" else (CPU,)
     engine = open_bundle(
         contents,
@@ -52,20 +51,17 @@ def load_engine(model_dir: Path, settings: ServiceSettings, *, root: Path | None
     return engine
 
 
-def check_signature_policy(contents: BundleContents, settings: ServiceSettings) -> None:
-    """With ``require_signature``, a bundle loads only when its ``bundle.sig`` verifies with the key.
+def signature_key(settings: ServiceSettings) -> Path | None:
+    """The public key a bundle's signature must verify with: none unless ``require_signature``.
 
     Raises:
         ConfigError: a signature required and no public key given.
-        ModelBundleError: an unsigned, re-signed or altered bundle.
     """
     if not settings.require_signature:
-        return
+        return None
     if settings.public_key_file is None:
         raise ConfigError("--require-signature needs --public-key (NERD_PUBLIC_KEY_FILE)")
-    from nerd.signatures import check_signature_of
-
-    check_signature_of(contents, settings.public_key_file)
+    return settings.public_key_file
 
 
 class ModelHolder:

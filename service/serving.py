@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterator
 
 from fastapi import FastAPI
 
+from nerd.bundle_checks import verified_bundle
 from nerd.errors import ConfigError
-from nerd.model_bundle import verified_bundle
 from nerd.service.app import create_app
-from nerd.service.model_holder import check_signature_policy
+from nerd.service.model_holder import signature_key
 from nerd.service.settings import SETTINGS_VARIABLE, ServiceSettings, worker_settings
 
 # Secrets are never written into the environment by nerd: they come from files or from the operator's
@@ -84,8 +84,8 @@ def check_serving(settings: ServiceSettings) -> None:
     from nerd.tagging.opening import open_bundle
 
     create_app(settings)  # a missing model, an unreadable key file
-    contents = verified_bundle(settings.model_dir)  # type: ignore[arg-type]  (create_app checked it)
-    check_signature_policy(contents, settings)
+    # The one rule of nerd verify (nerd.bundle_checks), with the signature when one is required.
+    contents = verified_bundle(settings.model_dir, public_key=signature_key(settings))  # type: ignore[arg-type]
     if settings.device == "cpu":
         open_bundle(contents, runtime=settings.runtime, threads=1)  # loads the model it verified
 

@@ -9,7 +9,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from nerd.errors import InputError, ModelBundleError
-from nerd.model_bundle import MANIFEST, BundleContents, verified_bundle
+from nerd.bundle_checks import verified_bundle
+from nerd.bundle_reading import BundleContents
+from nerd.model_bundle import MANIFEST
 from nerd.tagging.bundle_tagger import BundleTagger
 from nerd.tagging.onnx_tagger import CPU, OnnxTagger, default_threads
 from nerd.tagging.openvino_tagger import OpenVinoTagger

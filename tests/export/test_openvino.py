@@ -35,12 +35,12 @@ def openvino_export(trained_model, tmp_path_factory):
 
 
 def test_the_int8_bundle_lists_and_verifies_its_openvino_model(openvino_export):
-    from nerd.model_bundle import verified_manifest
+    from nerd.bundle_checks import verified_bundle
 
     bundle, reports, _ = openvino_export
     assert [(r["variant"], r["runtime"]) for r in reports] == [("int8", "onnxruntime"), ("int8", "openvino")]
     assert all(r["passed"] for r in reports), reports
-    manifest = verified_manifest(bundle)
+    manifest = verified_bundle(bundle, keep_bytes=False).manifest
     assert manifest.openvino is not None
     assert {"openvino_model.xml", "openvino_model.bin"} <= set(manifest.files)
     assert manifest.openvino.verification["runtime"] == "openvino"

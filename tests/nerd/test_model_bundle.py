@@ -8,8 +8,10 @@ from hypothesis import strategies as st
 
 from nerd.atomic import OutputError
 from nerd.bundle_archive import SUM_SUFFIX, pack, unpack
+from nerd.bundle_checks import verified_bundle
+from nerd.bundle_reading import checksums, read_bundle
 from nerd.errors import ModelBundleError
-from nerd.model_bundle import MANIFEST, Manifest, checksums, find_mismatches, read_manifest, verified_manifest
+from nerd.model_bundle import MANIFEST, Manifest, read_manifest
 
 
 def make_bundle(directory, variant="int8"):
@@ -38,8 +40,12 @@ def make_bundle(directory, variant="int8"):
 
 def test_an_intact_bundle_verifies(tmp_path):
     bundle = make_bundle(tmp_path / "onnx-int8")
-    assert find_mismatches(bundle) == []
-    assert verified_manifest(bundle).files.keys() == {"model.onnx", "tokenizer.json", "sub/notes.txt"}
+    assert read_bundle(bundle, keep_bytes=False).problems == []
+    assert verified_bundle(bundle, keep_bytes=False).manifest.files.keys() == {
+        "model.onnx",
+        "tokenizer.json",
+        "sub/notes.txt",
+    }
 
 
 def test_a_changed_byte_a_missing_file_and_an_extra_file_are_each_named(tmp_path):
@@ -49,10 +55,10 @@ def test_a_changed_byte_a_missing_file_and_an_extra_file_are_each_named(tmp_path
     (bundle / "model.onnx").write_bytes(bytes(data))
     (bundle / "sub" / "notes.txt").unlink()
     (bundle / "stray.bin").write_bytes(b"")
-    problems = find_mismatches(bundle)
+    problems = read_bundle(bundle, keep_bytes=False).problems
     assert [p.split(":")[0] for p in problems] == ["model.onnx", "sub/notes.txt", "stray.bin"]
     with pytest.raises(ModelBundleError, match=r"model.onnx: sha256 .* \(and 2 more\)"):
-        verified_manifest(bundle)
+        verified_bundle(bundle, keep_bytes=False)
 
 
 def test_a_directory_without_a_manifest_is_not_a_bundle(tmp_path):
@@ -84,7 +90,7 @@ def test_pack_and_unpack_carry_bundles_byte_for_byte(tmp_path):
     installed = unpack(archive, tmp_path / "models")
     assert [p.name for p in installed] == ["onnx-fp32", "onnx-int8"]
     for bundle in installed:
-        assert find_mismatches(bundle) == []
+        assert read_bundle(bundle, keep_bytes=False).problems == []
         assert (bundle / "sub" / "notes.txt").read_text() == "ünïcode"
     with pytest.raises(OutputError, match="already exists"):
         unpack(archive, tmp_path / "models")

@@ -228,7 +228,8 @@ def test_a_request_chooses_its_decoding_and_an_unknown_one_is_refused(client):
 def test_model_facts_name_files_without_the_paths_of_the_machines_that_made_them(
     make_client, bundle, tmp_path
 ):
-    from nerd.model_bundle import MANIFEST, checksums, read_manifest
+    from nerd.bundle_reading import checksums
+    from nerd.model_bundle import MANIFEST, read_manifest
 
     copy = tmp_path / "bundle"
     shutil.copytree(bundle, copy)

@@ -9,9 +9,11 @@ from unittest import mock
 import pytest
 from typer.testing import CliRunner
 
+from nerd.bundle_checks import verified_bundle
+from nerd.bundle_reading import checksums
 from nerd.cli.main import app
 from nerd.errors import ModelBundleError
-from nerd.model_bundle import MANIFEST, checksums, read_manifest, verified_manifest
+from nerd.model_bundle import MANIFEST, read_manifest
 from nerd.tagging.onnx_tagger import OnnxTagger
 
 
@@ -38,7 +40,7 @@ def swapped(labels):
 def test_labels_swapped_in_bundle_json_are_refused_by_verify(bundle, tmp_path):
     copy = edited_copy(bundle, tmp_path, swapped(read_manifest(bundle).labels))
     with pytest.raises(ModelBundleError, match="label list was edited"):
-        verified_manifest(copy)
+        verified_bundle(copy, keep_bytes=False)
     result = CliRunner().invoke(app, ["verify", str(copy)])
     assert result.exit_code == 1 and "labels" in result.output
 

@@ -2,14 +2,14 @@
 
 import json
 
+from nerd.bundle_checks import verified_bundle
 from nerd.default_model import DEFAULT_MODEL_NAME, default_model_dir
-from nerd.model_bundle import verified_manifest
 
 
 def test_the_shipped_bundle_is_intact_and_under_30_mb():
     directory = default_model_dir()
     assert directory is not None and directory.name == DEFAULT_MODEL_NAME
-    manifest = verified_manifest(directory)
+    manifest = verified_bundle(directory, keep_bytes=False).manifest
     assert manifest.variant == "int8"
     assert {label[2:] for label in manifest.labels if label != "O"} == {"LOC", "MISC", "ORG", "PER"}
     assert sum(f.stat().st_size for f in directory.iterdir()) < 30 * 1024 * 1024
