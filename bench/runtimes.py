@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from nerd.bundle_checks import verified_bundle
 from nerd.conll import read_conll
 from nerd.evaluation.http_load import cpu_and_load
-from nerd.bundle_checks import verified_bundle
 from nerd.model_bundle import MODEL_FILE, read_manifest
 from nerd.scoring import entity_scores
 from nerd.tagging.encoding import Window, WordEncoder, model_inputs, pad_token_id

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from nerd.bundle_reading import BundleContents
 from nerd.decoding import DEFAULT_DECODING, Decoding, decode_indices, log_of
 from nerd.errors import ModelBundleError
 from nerd.inference_batches import inference_batches
-from nerd.bundle_reading import BundleContents
 from nerd.model_bundle import Manifest
 from nerd.spans import repair_iob2
 from nerd.tagging.encoding import WordEncoder, pad_token_id, shapes_read_by

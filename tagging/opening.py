@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 
-from nerd.errors import InputError, ModelBundleError
 from nerd.bundle_checks import verified_bundle
 from nerd.bundle_reading import BundleContents
+from nerd.errors import InputError, ModelBundleError
 from nerd.model_bundle import MANIFEST
 from nerd.tagging.bundle_tagger import BundleTagger
 from nerd.tagging.onnx_tagger import CPU, OnnxTagger, default_threads

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from nerd.errors import ModelBundleError
 from nerd.bundle_checks import verified_bundle
 from nerd.bundle_reading import BundleContents
+from nerd.errors import ModelBundleError
 from nerd.model_bundle import MODEL_FILE
 from nerd.tagging.bundle_tagger import BundleTagger, required_file
 from nerd.tagging.encoding import Window, model_inputs
