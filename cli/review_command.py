@@ -12,6 +12,7 @@ from rich.table import Table
 
 from nerd.annotation.prompt_inputs import InputFormat
 from nerd.cli.console import console, error_console, exit_on_error, progress_bar
+from nerd.cli.review_users_command import users_app
 
 review_app = typer.Typer(
     name="review",
@@ -21,6 +22,26 @@ review_app = typer.Typer(
 )
 
 DB_HELP = "The review database: a SQLite file, or a URL (postgresql://user@host/db)."
+# What the review extra brings; without one of them every review command says so in one line.
+EXTRA_MODULES = ("sqlalchemy", "alembic", "argon2", "itsdangerous", "psycopg")
+
+
+review_app.add_typer(users_app)
+
+
+@review_app.callback()
+def needs_review_extra() -> None:
+    """Every nerd review command: the review extra must be installed."""
+    import importlib.util
+
+    missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        error_console.print(
+            f"[bold red]error:[/] nerd review needs its extra: pip install 'nerd[review]' "
+            f"(missing: {', '.join(missing)})",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=1)
 
 
 class QueueOrder(StrEnum):
@@ -77,6 +98,14 @@ def init_cli(
             min=0, help="Give every Nth sentence to two reviewers, to measure their agreement (0: none)."
         ),
     ] = 0,
+    max_tokens: Annotated[
+        int,
+        typer.Option(
+            min=8,
+            help="Split a sentence longer than this many tokens into parts (never inside a teacher's "
+            "entity), so that each part can be read and edited on the page.",
+        ),
+    ] = 512,
 ) -> None:
     """Create a review database (or add to one): sentences once each, with their suggestions."""
     with exit_on_error():
@@ -91,6 +120,7 @@ def init_cli(
                 labels=labels,
                 model=model,
                 overlap_every=overlap_every,
+                max_tokens=max_tokens,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
         console.print(
@@ -98,15 +128,21 @@ def init_cli(
             f"labels {', '.join(report.labels)}" + ("; with the model's suggestions" if report.model else ""),
             soft_wrap=True,
         )
-        console.print(f"next: nerd review serve {db} --reviewer NAME", soft_wrap=True)
+        if report.split:
+            console.print(
+                f"{report.split} sentence(s) over {report.max_tokens} tokens were split into "
+                f"{report.parts} parts (never inside a teacher's entity)",
+                soft_wrap=True,
+            )
+        order = " --order uncertainty (or disagreement)" if report.model else ""
+        console.print(
+            f"next: nerd review users add {db} NAME, then nerd review serve {db}{order}", soft_wrap=True
+        )
 
 
 @review_app.command("serve")
 def serve_cli(
     db: Annotated[str, typer.Argument(help=DB_HELP)],
-    reviewer: Annotated[
-        str | None, typer.Option(help="The name the page starts with (each person may type their own).")
-    ] = None,
     order: Annotated[
         QueueOrder,
         typer.Option(
@@ -114,24 +150,96 @@ def serve_cli(
             "disagreement: where the teacher and the model differ most first."
         ),
     ] = QueueOrder.given,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Interface to listen on. Anything but loopback needs users (nerd review users add) or "
+            "--trusted-proxy."
+        ),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8100,
+    reviewer: Annotated[
+        str,
+        typer.Option(
+            help="The name decisions are recorded under while the database has no users (loopback only)."
+        ),
+    ] = "reviewer",
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A Host name clients use to reach the review (its DNS name); repeat for more. Loopback "
+            "names and --host are always allowed; any other Host header is refused.",
+        ),
+    ] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="Address of a reverse proxy doing single sign-on; its --user-header names the person. "
+            "Repeat for more. The header is ignored from any other address.",
+        ),
+    ] = None,
+    user_header: Annotated[
+        str, typer.Option(help="The header a trusted proxy names the signed-in person in.")
+    ] = "X-Forwarded-User",
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="The review is reached over HTTPS (a TLS proxy in front): session cookies are Secure.",
+        ),
+    ] = False,
+    secret_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="A file holding the key that signs session cookies (default: a key kept in the database).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    lease: Annotated[
+        int,
+        typer.Option(
+            min=30,
+            help="Seconds a served sentence stays with its reviewer; the page renews it while open.",
+        ),
+    ] = 600,
+    max_body_bytes: Annotated[
+        int, typer.Option(min=1024, help="Largest request body accepted (413 above).")
+    ] = 1_000_000,
 ) -> None:
-    """Serve the review page and its JSON API over one database."""
+    """Serve the review page and its JSON API over one database, for one person or a team."""
     with exit_on_error():
-        import uvicorn
-
-        from nerd.review.app import create_review_app
+        from nerd.review.serving import serve_review
+        from nerd.review.settings import ReviewSettings
         from nerd.review.store import ReviewStore
-        from nerd.service.serving import LOG_CONFIG, check_port_free
 
-        check_port_free(host, port)
-        app = create_review_app(ReviewStore(db), order.value, reviewer)
-        address = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}/"
-        if reviewer:
-            address += f"?reviewer={reviewer}"
-        error_console.print(f"reviewing {db} on {address} (Ctrl-C stops)", soft_wrap=True, markup=False)
-        uvicorn.run(app, host=host, port=port, access_log=False, log_config=LOG_CONFIG)
+        secret = secret_file.read_text(encoding="utf-8").strip() if secret_file else None
+        if secret_file and len(secret or "") < 32:
+            from nerd.errors import ConfigError
+
+            raise ConfigError(f"{secret_file}: a session key needs at least 32 characters")
+        settings = ReviewSettings(
+            order=order.value,
+            lease_s=lease,
+            host=host,
+            open_reviewer=reviewer,
+            allowed_hosts=tuple(allowed_host or ()),
+            trusted_proxies=tuple(trusted_proxy or ()),
+            user_header=user_header,
+            tls=tls,
+            secret=secret,
+            max_body_bytes=max_body_bytes,
+        )
+        serve_review(
+            ReviewStore(db),
+            settings,
+            port=port,
+            announce=lambda address: error_console.print(
+                f"reviewing {db} on {address} (Ctrl-C stops)", soft_wrap=True, markup=False
+            ),
+        )
 
 
 @review_app.command("export")
@@ -155,11 +263,12 @@ def export_cli(
         if conll is None and jsonl is None:
             raise ConfigError("give --conll FILE, --jsonl FILE or both")
         store = ReviewStore(db)
-        store.labels()
+        store.project()
         counts = export_reviewed(store, conll=conll, jsonl=jsonl)
         console.print(
-            f"{counts.exported} sentence(s) exported; {counts.rejected} rejected, {counts.conflicts} with "
-            f"reviewers disagreeing, {counts.undecided} not decided yet",
+            f"{counts.exported} sentence(s) exported ({counts.settled} settled by an adjudicator); "
+            f"{counts.rejected} rejected, {counts.conflicts} with reviewers disagreeing and not settled, "
+            f"{counts.undecided} not decided yet",
             soft_wrap=True,
         )
 
@@ -181,7 +290,7 @@ def stats_cli(
         table = Table(title=f"Review of {db}", show_header=False, title_justify="left")
         table.add_column("what")
         table.add_column("value", justify="right")
-        for key in ("items", "decided", "exported", "rejected", "conflicts", "undecided"):
+        for key in ("items", "decided", "exported", "rejected", "conflicts", "settled", "undecided"):
             table.add_row(key, str(stats[key]))
         for name, figures in stats["reviewers"].items():
             rate = f", {figures['per_hour']}/hour" if figures["per_hour"] else ""
@@ -215,3 +324,38 @@ def stats_cli(
             console.print(scores)
         if json_out:
             atomic_write_text(json_out, json.dumps(stats, indent=2) + "\n")
+
+
+@review_app.command("upgrade")
+def upgrade_cli(db: Annotated[str, typer.Argument(help=DB_HELP)]) -> None:
+    """Bring a review database made by an older nerd up to date (Alembic migrations; every decision
+    kept). Back it up first with nerd review backup."""
+    with exit_on_error():
+        from nerd.review.schema import upgrade
+        from nerd.review.store import ReviewStore
+
+        before, after = upgrade(ReviewStore(db).database)
+        if before == after:
+            console.print(f"{db} is up to date (revision {after})", soft_wrap=True)
+        else:
+            console.print(f"{db} upgraded from revision {before} to {after}", soft_wrap=True)
+
+
+@review_app.command("backup")
+def backup_cli(
+    db: Annotated[str, typer.Argument(help=DB_HELP)],
+    file: Annotated[
+        Path, typer.Argument(help="The copy to write: a SQLite file (never overwritten).", dir_okay=False)
+    ],
+) -> None:
+    """A consistent copy of a review database, safe while it is being served (SQLite's backup API;
+    PostgreSQL is copied in one snapshot). The copy is itself a review database nerd can serve."""
+    with exit_on_error():
+        from nerd.review.backup import back_up
+
+        counts = back_up(db, file)
+        console.print(
+            f"{file}: {counts['items']} item(s), {counts['decisions']} decision(s), "
+            f"{counts['users']} user(s)",
+            soft_wrap=True,
+        )

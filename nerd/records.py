@@ -94,6 +94,20 @@ def read_records(path: str | Path) -> Iterator[TrainingRecord]:
         raise InputError(f"cannot read: {error.strerror or error}", path=path) from None
 
 
+def numbered_records(path: str | Path) -> Iterator[tuple[int, TrainingRecord]]:
+    """The records of a JSONL file with the line each is on (1-based, as an editor counts).
+
+    Raises:
+        InputError: as :func:`read_records`.
+    """
+    path = Path(path)
+    try:
+        for line in read_jsonl(path):
+            yield line.number, _parse_record(line, path)
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", path=path) from None
+
+
 def _parse_record(line: JsonLine, path: Path) -> TrainingRecord:
     if line.problem is LineProblem.INVALID_UTF8:
         raise InputError("not valid UTF-8", path=path, line=line.number)

@@ -1,21 +1,25 @@
-"""How a review is going: counts, each reviewer's throughput, the agreement of reviewers who decided the
-same sentences (entity F1 and token-level Cohen's kappa), and how far the reviewed data is from the
-teacher per label (the paper's Table 1, against people instead of the original annotators)."""
+"""How a review is going: counts (from SQL, never a replay of the events), each reviewer's
+throughput, the agreement of reviewers who decided the same sentences (entity F1 and token-level
+Cohen's kappa), and how far the reviewed data is from the teacher per label (the paper's Table 1,
+against people instead of the original annotators)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
 
 # typing_extensions' TypedDict: pydantic (the review API's response model) needs it before Python 3.12.
 from typing_extensions import TypedDict
 
-from nerd.review.exporting import reviewed_sentences
-from nerd.review.store import Decision, ReviewStore, active_decisions
+from nerd.review.events import DECIDING
+from nerd.review.exporting import ExportCounts, reviewed_sentences
+from nerd.review.store import ReviewStore
 from nerd.review.suggestions import tags_of_spans
-from nerd.scoring import Scores, entity_scores
+from nerd.review.tables import CurrentRow, DecisionRow, ItemRow
+from nerd.scoring import Score, Scores
 
 
 class ReviewerStats(TypedDict):
@@ -29,7 +33,7 @@ class ReviewerStats(TypedDict):
 
 class Agreement(TypedDict):
     sentences: int  # accepted by two reviewers
-    entity_f1: float  # the first reviewer's spans scored against the second's
+    entity_f1: float  # the first reviewer's spans scored against the second's (1.0 when both found none)
     token_kappa: float | None  # Cohen's kappa over the IOB2 tags of every token
 
 
@@ -38,7 +42,8 @@ class ReviewStats(TypedDict):
     decided: int
     exported: int
     rejected: int
-    conflicts: int
+    conflicts: int  # open: reviewers disagree and no one settled yet
+    settled: int
     undecided: int
     reviewers: dict[str, ReviewerStats]
     agreement: Agreement | None
@@ -62,79 +67,162 @@ def cohen_kappa(first: list[str], second: list[str]) -> float | None:
     return round((observed - expected) / (1 - expected), 4)
 
 
-def _per_hour(decisions: list[Decision]) -> float | None:
-    """Decisions an hour between a reviewer's first and last (None below two decisions)."""
-    if len(decisions) < 2:
-        return None
-    first = datetime.fromisoformat(decisions[0].at)
-    last = datetime.fromisoformat(decisions[-1].at)
-    hours = (last - first).total_seconds() / 3600
-    return round((len(decisions) - 1) / hours, 1) if hours > 0 else None
+def span_scores(true: list[set[tuple[int, int, str]]], predicted: list[set[tuple[int, int, str]]]) -> Scores:
+    """Exact-span precision, recall and F1 per type and averaged (what seqeval gives for valid IOB2
+    spans), counted from span sets: 100,000 sentences in well under a second.
 
+    >>> span_scores([{(0, 1, "PER")}], [{(0, 1, "PER"), (2, 3, "LOC")}])["micro"]["precision"]
+    0.5
+    """
+    hits: Counter[str] = Counter()
+    wanted: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    for gold, guess in zip(true, predicted, strict=True):
+        wanted.update(label for _, _, label in gold)
+        found.update(label for _, _, label in guess)
+        hits.update(label for _, _, label in gold & guess)
 
-def reviewer_stats(own: Sequence[Decision]) -> ReviewerStats:
-    """One reviewer's figures from their own decisions: what they say now about each item (an undone
-    decision no longer counts), how many undos, and their pace."""
-    by_item: dict[int, list[Decision]] = {}
-    for decision in own:
-        by_item.setdefault(decision.item_id, []).append(decision)
-    now = Counter(active[-1].action for events in by_item.values() if (active := active_decisions(events)))
+    def row(tp: int, t: int, p: int) -> Score:
+        precision = tp / p if p else 0.0
+        recall = tp / t if t else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": t,
+        }
+
+    per_type = {label: row(hits[label], wanted[label], found[label]) for label in sorted(wanted | found)}
+    micro = row(sum(hits.values()), sum(wanted.values()), sum(found.values()))
+    rows = [r for label, r in per_type.items() if wanted[label]]
+    support = sum(r["support"] for r in rows)
+
+    def average(weights: list[float]) -> Score:
+        total = sum(weights) or 1.0
+        mean = {
+            k: round(sum(w * r[k] for w, r in zip(weights, rows, strict=True)) / total, 4)  # type: ignore[literal-required]
+            for k in ("precision", "recall", "f1")
+        }
+        return {**mean, "support": support}  # type: ignore[typeddict-item]
+
     return {
-        "decisions": len(own),
-        "accepted": now["accept"],
-        "rejected": now["reject"],
-        "skipped": now["skip"],
-        "undone": sum(1 for d in own if d.action == "undo"),
-        "per_hour": _per_hour([d for d in own if d.action != "undo"]),
+        "micro": micro,
+        "macro": average([1.0] * len(rows)),
+        "weighted": average([float(r["support"]) for r in rows]),
+        "per_type": per_type,
+    }
+
+
+def _per_hour(count: int, first: str | None, last: str | None) -> float | None:
+    if count < 2 or first is None or last is None:
+        return None
+    hours = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds() / 3600
+    return round((count - 1) / hours, 1) if hours > 0 else None
+
+
+def _reviewers(session: Session) -> dict[str, ReviewerStats]:
+    found: dict[str, ReviewerStats] = {}
+    events = session.execute(
+        select(
+            DecisionRow.reviewer,
+            func.count(),
+            func.sum(case((DecisionRow.action == "undo", 1), else_=0)),
+            func.min(DecisionRow.at),
+            func.max(DecisionRow.at),
+        )
+        .where(DecisionRow.action != "settle")
+        .group_by(DecisionRow.reviewer)
+    ).all()
+    standing = Counter(
+        {
+            (who, action): count
+            for who, action, count in session.execute(
+                select(CurrentRow.reviewer, CurrentRow.action, func.count()).group_by(
+                    CurrentRow.reviewer, CurrentRow.action
+                )
+            ).all()
+        }
+    )
+    for who, count, undone, first, last in events:
+        undone = int(undone or 0)
+        found[who] = {
+            "decisions": count,
+            "accepted": standing[(who, "accept")],
+            "rejected": standing[(who, "reject")],
+            "skipped": standing[(who, "skip")],
+            "undone": undone,
+            "per_hour": _per_hour(count - undone, first, last),
+        }
+    return found
+
+
+def _agreement(store: ReviewStore) -> Agreement | None:
+    """Over the items two reviewers accepted: the first's spans (by name) against the second's."""
+    with store.database.reading() as session:
+        twice = (
+            select(CurrentRow.item_id)
+            .where(CurrentRow.action == "accept")
+            .group_by(CurrentRow.item_id)
+            .having(func.count() >= 2)
+        )
+        items = {
+            row.id: len(row.tokens)
+            for row in session.execute(select(ItemRow.id, ItemRow.tokens).where(ItemRow.id.in_(twice)))
+        }
+    if not items:
+        return None
+    standing = store.standing(list(items))
+    firsts, seconds, first_tags, second_tags = [], [], [], []
+    for item_id, length in items.items():
+        accepted = [d for _, d in sorted(standing[item_id].items()) if d.action == "accept"][:2]
+        a, b = ({(int(s[0]), int(s[1]), str(s[2])) for s in d.spans or []} for d in accepted)
+        firsts.append(a)
+        seconds.append(b)
+        first_tags += tags_of_spans([list(s) for s in a], length)
+        second_tags += tags_of_spans([list(s) for s in b], length)
+    # Two reviewers who both found no entity agree: F1 over no entities is 1.0, not 0.
+    none_anywhere = not any(firsts) and not any(seconds)
+    return {
+        "sentences": len(items),
+        "entity_f1": 1.0 if none_anywhere else span_scores(seconds, firsts)["micro"]["f1"],
+        "token_kappa": cohen_kappa(first_tags, second_tags),
     }
 
 
 def review_stats(store: ReviewStore) -> ReviewStats:
-    items = {item.id: item for item in store.items()}
-    decisions = store.decisions()
-    state = store.state()
-    by_reviewer: dict[str, list[Decision]] = {}
-    for decision in decisions:
-        by_reviewer.setdefault(decision.reviewer, []).append(decision)
-    reviewers = {reviewer: reviewer_stats(own) for reviewer, own in by_reviewer.items()}
-    sentences, counts = reviewed_sentences(list(items.values()), state)
+    with store.database.reading() as session:
+        items = session.scalar(select(func.count()).select_from(ItemRow)) or 0
+        decided = (
+            session.scalar(
+                select(func.count(func.distinct(CurrentRow.item_id))).where(CurrentRow.action.in_(DECIDING))
+            )
+            or 0
+        )
+        reviewers = _reviewers(session)
+        open_conflicts = (
+            session.scalar(
+                select(func.count())
+                .select_from(ItemRow)
+                .where(and_(ItemRow.conflict.is_(True), ItemRow.settlement_id.is_(None)))
+            )
+            or 0
+        )
+    counts = ExportCounts()
+    reviewed, teacher = [], []
+    for sentence in reviewed_sentences(store, counts):
+        if sentence.item.teacher is not None:
+            reviewed.append({(int(s[0]), int(s[1]), str(s[2])) for s in sentence.spans})
+            teacher.append({(int(s[0]), int(s[1]), str(s[2])) for s in sentence.item.teacher})
     return {
-        "items": len(items),
-        "decided": sum(1 for decided in state.values() if any(d.action != "skip" for d in decided.values())),
+        "items": items,
+        "decided": decided,
         "exported": counts.exported,
         "rejected": counts.rejected,
-        "conflicts": counts.conflicts,
+        "conflicts": open_conflicts,
+        "settled": counts.settled,
         "undecided": counts.undecided,
         "reviewers": reviewers,
-        "agreement": _agreement(items, state),
-        "teacher_vs_reviewed": _teacher_distance(sentences),
+        "agreement": _agreement(store),
+        "teacher_vs_reviewed": span_scores(reviewed, teacher) if reviewed else None,
     }
-
-
-def _agreement(items: dict[int, Any], state: dict[int, dict[str, Decision]]) -> Agreement | None:
-    firsts, seconds = [], []
-    for item_id, decided in state.items():
-        accepted = [d for _, d in sorted(decided.items()) if d.action == "accept"]
-        if len(accepted) < 2:
-            continue
-        length = len(items[item_id].tokens)
-        firsts.append(tags_of_spans(accepted[0].spans or [], length))
-        seconds.append(tags_of_spans(accepted[1].spans or [], length))
-    if not firsts:
-        return None
-    flat_first = [tag for tags in firsts for tag in tags]
-    flat_second = [tag for tags in seconds for tag in tags]
-    return {
-        "sentences": len(firsts),
-        "entity_f1": entity_scores(seconds, firsts)["micro"]["f1"],
-        "token_kappa": cohen_kappa(flat_first, flat_second),
-    }
-
-
-def _teacher_distance(sentences: list[Any]) -> Scores | None:
-    with_teacher = [s for s in sentences if s.item.teacher is not None]
-    if not with_teacher:
-        return None
-    reviewed = [s.tags for s in with_teacher]
-    teacher = [tags_of_spans(s.item.teacher, len(s.item.tokens)) for s in with_teacher]
-    return entity_scores(reviewed, teacher)

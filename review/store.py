@@ -1,94 +1,36 @@
-"""The review database: sentences to review, their suggestions, and every decision ever made on them.
+"""The review database as the review works on it: the project, the sentences, their reviewers'
+decisions. SQLAlchemy over SQLite by default (one file, WAL, every decision committed and fsynced
+before it is acknowledged) or PostgreSQL for a team (``postgresql+psycopg://...``).
 
-SQLAlchemy over SQLite by default (one file, WAL, every decision committed and fsynced before it is
-acknowledged) or PostgreSQL for a team (``postgresql+psycopg://...``). Decisions are events, never
-updated in place: who decided what, when, on which suggestions; an undo is one more event naming the
-decision it takes back. What a reviewer currently says about an item is the last of their decisions
-that no undo took back.
+:class:`ReviewStore` is the one door: the queue and its leases live in :mod:`nerd.review.queue`, the
+rules of a decision in :mod:`nerd.review.decisions`; both work inside the store's transactions.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    create_engine,
-    event,
-    func,
-    select,
-)
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy import func, select, text
 
-from nerd.errors import NerdError
+from nerd.review import decisions, queue
+from nerd.review.database import Database, database_url, sqlite_path
+from nerd.review.errors import NotAReviewDatabase, ReviewStoreError
+from nerd.review.events import Decision, as_decision, now
+from nerd.review.schema import check_current, refuse_foreign_file, upgrade
+from nerd.review.tables import DecisionRow, ItemRow, ProjectRow, SpanList, UserRow
 
-FORMAT_VERSION = 1
-Action = Literal["accept", "reject", "skip", "undo"]
+__all__ = ["Decision", "NewItem", "Order", "ReviewStore", "ReviewStoreError", "database_url", "item_key"]
+
+Action = Literal["accept", "reject", "skip"]
 Order = Literal["given", "uncertainty", "disagreement"]
-# A span as stored and sent: [start token, end token (exclusive), label] (+ confidence for a model's).
-SpanList = list[list[Any]]
-
-
-class ReviewStoreError(NerdError):
-    """A review database that cannot be used: unreachable, corrupted, locked, or made for other labels."""
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class ProjectRow(Base):
-    __tablename__ = "project"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    format_version: Mapped[int] = mapped_column(Integer)
-    labels: Mapped[list[str]] = mapped_column(JSON)
-    created: Mapped[str] = mapped_column(String(40))
-
-
-class ItemRow(Base):
-    __tablename__ = "items"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # sha256 of the tokens: a sentence is reviewed once however often the inputs hold it.
-    key: Mapped[str] = mapped_column(String(64), unique=True)
-    position: Mapped[int] = mapped_column(Integer, index=True)
-    tokens: Mapped[list[str]] = mapped_column(JSON)
-    source: Mapped[str] = mapped_column(String(1000))
-    teacher: Mapped[SpanList | None] = mapped_column(JSON, nullable=True)
-    teacher_provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    model: Mapped[SpanList | None] = mapped_column(JSON, nullable=True)
-    uncertainty: Mapped[float] = mapped_column(Float, default=0.0, index=True)
-    disagreement: Mapped[float] = mapped_column(Float, default=0.0, index=True)
-    # Given to two reviewers, so that their agreement can be measured.
-    overlap: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class DecisionRow(Base):
-    __tablename__ = "decisions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    reviewer: Mapped[str] = mapped_column(String(100), index=True)
-    at: Mapped[str] = mapped_column(String(40))
-    action: Mapped[str] = mapped_column(String(10))
-    spans: Mapped[SpanList | None] = mapped_column(JSON, nullable=True)
-    # What the reviewer was shown when deciding: the teacher's and the model's spans.
-    suggested: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    undoes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+FORMAT_VERSION = 2
+# Seconds an item stays with the reviewer it was served to; renewed while they work on it.
+LEASE_S = 600
 
 
 @dataclass(frozen=True)
@@ -105,14 +47,10 @@ class NewItem:
 
 
 @dataclass(frozen=True)
-class Decision:
-    id: int
-    item_id: int
-    reviewer: str
-    at: str
-    action: str
-    spans: SpanList | None
-    undoes: int | None
+class Project:
+    labels: list[str]
+    definitions: dict[str, str]
+    session_key: str
 
 
 def item_key(tokens: Sequence[str]) -> str:
@@ -124,113 +62,96 @@ def item_key(tokens: Sequence[str]) -> str:
     return hashlib.sha256("\x1f".join(tokens).encode("utf-8")).hexdigest()
 
 
-def database_url(db: str | Path) -> str:
-    """A SQLAlchemy URL: given as one, or a file path for SQLite.
-
-    >>> database_url("review.db")
-    'sqlite:///review.db'
-    >>> database_url("postgresql://host/db")
-    'postgresql+psycopg://host/db'
-    """
-    text = str(db)
-    if text.startswith("postgresql://"):
-        return "postgresql+psycopg://" + text.removeprefix("postgresql://")
-    if "://" in text:
-        return text
-    return f"sqlite:///{text}"
-
-
-def _sqlite_pragmas(connection: Any, _: Any) -> None:
-    cursor = connection.cursor()
-    # WAL: readers never block the writer; FULL: a committed decision is on disk before it is answered.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 class ReviewStore:
-    """One review database."""
+    """One review database. ``create``: make the file when it is not there (``nerd review init``);
+    otherwise a missing file is an error and nothing is created."""
 
-    def __init__(self, db: str | Path) -> None:
-        self.url = database_url(db)
-        self.where = str(db) if "://" not in str(db) else self.url.split("@")[-1]
-        try:
-            self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
-        except (SQLAlchemyError, ImportError, ValueError) as error:
-            raise ReviewStoreError(f"{self.where}: cannot open the database: {error}") from None
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+    def __init__(self, db: str | Path, *, create: bool = False) -> None:
+        if (path := sqlite_path(db)) is not None:
+            # Before the engines' pragmas touch it (WAL mode is a write to the file's header).
+            refuse_foreign_file(path)
+        self.database = Database(db, create=create)
+        self.where = self.database.where
+        self.url = self.database.url
+        self._project: Project | None = None
 
-    @contextlib.contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session whose database errors become one clear line."""
-        try:
-            with Session(self.engine) as session:
-                yield session
-        except OperationalError as error:
-            reason = str(error.orig) if error.orig is not None else str(error)
-            if "locked" in reason:
-                reason += " (another process holds a write lock; try again, or stop it)"
-            raise ReviewStoreError(f"{self.where}: {reason}") from None
-        except DatabaseError as error:
-            reason = str(error.orig) if error.orig is not None else str(error)
-            raise ReviewStoreError(f"{self.where}: not a usable review database ({reason})") from None
+    # -- the project ---------------------------------------------------------------------------------
 
-    def create(self, labels: Sequence[str]) -> None:
-        """Make the tables and record the label set (a database is made for one label set).
+    def create(self, labels: Sequence[str], definitions: dict[str, str] | None = None) -> None:
+        """Make the tables (or bring an older review up to date) and record the label set.
 
         Raises:
-            ReviewStoreError: the database exists for another label set, or cannot be written.
+            NotAReviewDatabase: another program's database; nothing is written to it.
+            ReviewStoreError: a review of another label set, or one that cannot be written.
         """
-        try:
-            Base.metadata.create_all(self.engine)
-        except DatabaseError as error:
-            raise ReviewStoreError(f"{self.where}: not a usable review database ({error.orig})") from None
-        with self.session() as session:
+        upgrade(self.database)
+        with self.database.writing() as session:
             project = session.get(ProjectRow, 1)
             if project is None:
                 session.add(
-                    ProjectRow(id=1, format_version=FORMAT_VERSION, labels=list(labels), created=_now())
+                    ProjectRow(
+                        id=1,
+                        format_version=FORMAT_VERSION,
+                        labels=list(labels),
+                        definitions=dict(definitions or {}),
+                        created=now(),
+                        session_key=secrets.token_hex(32),
+                    )
                 )
-                session.commit()
             elif list(project.labels) != list(labels):
                 raise ReviewStoreError(
                     f"{self.where}: made for the labels {', '.join(project.labels)}, not "
                     f"{', '.join(labels)}: use another database for another label set"
                 )
+            elif definitions and project.definitions != definitions:
+                project.definitions = dict(definitions)
+        self._project = None
 
-    def labels(self) -> list[str]:
-        """The label set the database was made for.
+    def project(self) -> Project:
+        """The label set, its definitions and the session key (read once).
 
         Raises:
-            ReviewStoreError: not a review database (no project), or an unreadable one.
+            NotAReviewDatabase, OutdatedDatabase, NoDatabase, DatabaseUnreachable.
         """
-        with self.session() as session:
-            try:
-                project = session.get(ProjectRow, 1)
-            except OperationalError:
-                project = None
-            if project is None:
-                raise ReviewStoreError(f"{self.where}: not a review database: make one with nerd review init")
-            if project.format_version != FORMAT_VERSION:
-                raise ReviewStoreError(
-                    f"{self.where}: format {project.format_version}, this nerd reads {FORMAT_VERSION}"
-                )
-            return list(project.labels)
+        if self._project is None:
+            check_current(self.database)
+            with self.database.reading() as session:
+                row = session.get(ProjectRow, 1)
+                if row is None:
+                    raise NotAReviewDatabase(
+                        f"{self.where}: not a review database: make one with nerd review init"
+                    )
+                self._project = Project(list(row.labels), dict(row.definitions or {}), row.session_key or "")
+        return self._project
+
+    def labels(self) -> list[str]:
+        return self.project().labels
+
+    def open_for_serving(self) -> Project:
+        """Check the database and remember its file, so that a replaced file refuses writes."""
+        project = self.project()
+        self.database.remember_file()
+        return project
+
+    def checkpoint(self) -> None:
+        """Fold SQLite's WAL into the database file, so that the .db alone holds every decision."""
+        if self.database.dialect == "sqlite":
+            with self.database.writer.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        self.database.dispose()
+
+    # -- items -----------------------------------------------------------------------------------------
 
     def add_items(self, items: Sequence[NewItem], *, overlap_every: int = 0) -> tuple[int, int]:
         """Add sentences in order; one already there is kept once. ``overlap_every`` N > 0 gives every
         Nth new item to two reviewers. Returns (added, duplicates)."""
         added = duplicates = 0
-        with self.session() as session:
+        with self.database.writing() as session:
             known = set(session.scalars(select(ItemRow.key)))
             position = session.scalar(select(func.coalesce(func.max(ItemRow.position), 0))) or 0
+            rows = []
             for item in items:
                 key = item_key(item.tokens)
                 if key in known:
@@ -239,39 +160,57 @@ class ReviewStore:
                 known.add(key)
                 position += 1
                 added += 1
-                session.add(
-                    ItemRow(
-                        key=key,
-                        position=position,
-                        tokens=list(item.tokens),
-                        source=item.source[:1000],
-                        teacher=item.teacher,
-                        teacher_provenance=item.teacher_provenance,
-                        model=item.model,
-                        uncertainty=item.uncertainty,
-                        disagreement=item.disagreement,
-                        overlap=bool(overlap_every) and added % overlap_every == 0,
-                    )
+                overlap = bool(overlap_every) and added % overlap_every == 0
+                rows.append(
+                    {
+                        "key": key,
+                        "position": position,
+                        "tokens": list(item.tokens),
+                        "source": item.source[:1000],
+                        "teacher": item.teacher,
+                        "teacher_provenance": item.teacher_provenance,
+                        "model": item.model,
+                        "uncertainty": item.uncertainty,
+                        "disagreement": item.disagreement,
+                        "overlap": overlap,
+                        "open_slots": 2 if overlap else 1,
+                        "conflict": False,
+                    }
                 )
-            session.commit()
+            # Bulk inserts: 100,000 sentences in seconds, not the ORM's minutes.
+            for start in range(0, len(rows), 5000):
+                session.execute(ItemRow.__table__.insert(), rows[start : start + 5000])
         return added, duplicates
 
     def item(self, item_id: int) -> ItemRow | None:
-        with self.session() as session:
+        with self.database.reading() as session:
             row = session.get(ItemRow, item_id)
             if row is not None:
                 session.expunge(row)
             return row
 
     def item_count(self) -> int:
-        with self.session() as session:
+        with self.database.reading() as session:
             return session.scalar(select(func.count()).select_from(ItemRow)) or 0
 
     def items(self) -> list[ItemRow]:
-        with self.session() as session:
-            rows = list(session.scalars(select(ItemRow).order_by(ItemRow.position)))
-            session.expunge_all()
-            return rows
+        return list(self.iter_items())
+
+    def iter_items(self, batch: int = 2000) -> Iterator[ItemRow]:
+        """Every item in queue order, read in batches (an export of 100,000 holds one batch at a time)."""
+        last = 0
+        while True:
+            with self.database.reading() as session:
+                rows = list(
+                    session.scalars(
+                        select(ItemRow).where(ItemRow.position > last).order_by(ItemRow.position).limit(batch)
+                    )
+                )
+                session.expunge_all()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].position
 
     def decisions(self, *, item_id: int | None = None, reviewer: str | None = None) -> list[Decision]:
         """Decisions in the order they were made (all, or one item's, or one reviewer's)."""
@@ -280,8 +219,25 @@ class ReviewStore:
             query = query.where(DecisionRow.item_id == item_id)
         if reviewer is not None:
             query = query.where(DecisionRow.reviewer == reviewer)
-        with self.session() as session:
-            return [_decision(row) for row in session.scalars(query)]
+        with self.database.reading() as session:
+            return [as_decision(row) for row in session.scalars(query)]
+
+    def standing(self, item_ids: Sequence[int] | None = None) -> dict[int, dict[str, Decision]]:
+        """Each item's standing decisions, by reviewer (all items, or those given)."""
+        return queue.standing(self.database, item_ids)
+
+    def settlements(self, ids: Sequence[int]) -> dict[int, Decision]:
+        """Settlement decisions by id."""
+        if not ids:
+            return {}
+        with self.database.reading() as session:
+            rows = session.scalars(select(DecisionRow).where(DecisionRow.id.in_(list(ids))))
+            return {row.id: as_decision(row) for row in rows}
+
+    def state(self) -> dict[int, dict[str, Decision]]:
+        return self.standing()
+
+    # -- decisions -------------------------------------------------------------------------------------
 
     def decide(
         self,
@@ -289,92 +245,87 @@ class ReviewStore:
         reviewer: str,
         action: Action,
         spans: SpanList | None = None,
-        suggested: dict[str, Any] | None = None,
-    ) -> Decision:
-        """Record one decision, committed before this returns (an undo names what it takes back).
+        *,
+        client_id: str | None = None,
+    ) -> tuple[Decision, bool]:
+        """Record one decision, committed before this returns. Returns it and whether it is new (a
+        ``client_id`` seen before returns the decision first recorded with it).
 
         Raises:
-            KeyError: no such item; LookupError: an undo with nothing of this reviewer's to take back.
+            NoSuchItem, BadSpans, LeasedToSomeoneElse, AlreadyDecided; ReviewStoreError.
         """
-        with self.session() as session:
-            if session.get(ItemRow, item_id) is None:
-                raise KeyError(item_id)
-            undoes = None
-            if action == "undo":
-                events = session.scalars(
-                    select(DecisionRow)
-                    .where(DecisionRow.item_id == item_id, DecisionRow.reviewer == reviewer)
-                    .order_by(DecisionRow.id)
-                ).all()
-                active = active_decisions([_decision(row) for row in events])
-                if not active:
-                    raise LookupError(f"{reviewer} has no decision on item {item_id} to undo")
-                undoes = active[-1].id
-            row = DecisionRow(
-                item_id=item_id,
-                reviewer=reviewer,
-                at=_now(),
-                action=action,
-                spans=spans if action == "accept" else None,
-                suggested=suggested,
-                undoes=undoes,
-            )
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError as error:
-                raise ReviewStoreError(f"{self.where}: decision not recorded: {error.orig}") from None
-            return _decision(row)
+        with self.database.writing() as session:
+            return decisions.decide(session, self.labels(), item_id, reviewer, action, spans, client_id)
+
+    def undo(self, decision_id: int, reviewer: str) -> Decision:
+        """Take back one of the reviewer's decisions (their standing one on its item, or a settlement).
+
+        Raises:
+            NoSuchDecision, NothingToUndo, AccessDenied.
+        """
+        with self.database.writing() as session:
+            return decisions.undo(session, decision_id, reviewer)
+
+    def undo_last(self, item_id: int, reviewer: str) -> Decision:
+        """Take back the reviewer's standing decision on the item."""
+        with self.database.writing() as session:
+            return decisions.undo_last(session, item_id, reviewer)
+
+    def settle(
+        self, item_id: int, adjudicator: str, spans: SpanList | None, *, client_id: str | None = None
+    ) -> tuple[Decision, bool]:
+        """An adjudicator's answer to a conflict: these spans, or None to reject the sentence.
+
+        Raises:
+            NoSuchItem, NotAConflict, BadSpans.
+        """
+        with self.database.writing() as session:
+            return decisions.settle(session, self.labels(), item_id, adjudicator, spans, client_id)
 
     def current(self, item_id: int, reviewer: str) -> Decision | None:
         """What ``reviewer`` says about the item now: the last decision no undo took back."""
-        active = active_decisions(self.decisions(item_id=item_id, reviewer=reviewer))
-        return active[-1] if active else None
+        return self.standing([item_id]).get(item_id, {}).get(reviewer)
 
-    def state(self) -> dict[int, dict[str, Decision]]:
-        """Every item's current decisions, by reviewer."""
-        by_pair: dict[tuple[int, str], list[Decision]] = {}
-        for decision in self.decisions():
-            by_pair.setdefault((decision.item_id, decision.reviewer), []).append(decision)
-        state: dict[int, dict[str, Decision]] = {}
-        for (item_id, reviewer), events in by_pair.items():
-            active = active_decisions(events)
-            if active:
-                state.setdefault(item_id, {})[reviewer] = active[-1]
-        return state
+    # -- the queue -------------------------------------------------------------------------------------
+
+    def next_item(
+        self, reviewer: str, order: Order = "given", lease_s: int = LEASE_S
+    ) -> tuple[ItemRow, int] | None:
+        """The item this reviewer works on now, leased to them, and the lease's expiry: the one they
+        hold, else the next in the queue no one else holds; None when nothing is left."""
+        with self.database.writing() as session:
+            return queue.next_item(session, self.database.dialect, reviewer, order, lease_s)
+
+    def renew(self, item_id: int, reviewer: str, lease_s: int = LEASE_S) -> int:
+        """Extend the reviewer's lease of an item; returns its new expiry (seconds since the epoch)."""
+        with self.database.writing() as session:
+            return queue.renew(session, item_id, reviewer, lease_s)
 
     def queue(self, reviewer: str, order: Order = "given", limit: int | None = None) -> list[int]:
-        """The items ``reviewer`` should see next: none they decided, none already decided by as many
-        reviewers as it needs (two for an overlap item); items they skipped come after the rest."""
-        state = self.state()
-        sort = {
-            "given": (ItemRow.position,),
-            "uncertainty": (ItemRow.uncertainty.desc(), ItemRow.position),
-            "disagreement": (ItemRow.disagreement.desc(), ItemRow.uncertainty.desc(), ItemRow.position),
-        }[order]
-        with self.session() as session:
-            rows = session.execute(select(ItemRow.id, ItemRow.overlap).order_by(*sort)).all()
-        fresh, skipped = [], []
-        for item_id, overlap in rows:
-            decided = state.get(item_id, {})
-            mine = decided.get(reviewer)
-            if mine is not None and mine.action != "skip":
-                continue
-            others = sum(
-                1 for who, d in decided.items() if who != reviewer and d.action in ("accept", "reject")
-            )
-            if others >= (2 if overlap else 1):
-                continue
-            (skipped if mine is not None else fresh).append(item_id)
-        ordered = fresh + skipped
-        return ordered[:limit] if limit is not None else ordered
+        """The items this reviewer could be served next, without leasing any (for scripts and tests)."""
+        with self.database.reading() as session:
+            return queue.queue_ids(session, reviewer, order, limit)
 
+    def progress(self, reviewer: str) -> queue.Progress:
+        with self.database.reading() as session:
+            return queue.progress(session, reviewer)
 
-def _decision(row: DecisionRow) -> Decision:
-    return Decision(row.id, row.item_id, row.reviewer, row.at, row.action, row.spans, row.undoes)
+    def history(
+        self, reviewer: str, *, search: str = "", limit: int = 50, before: int | None = None
+    ) -> list[tuple[Decision, ItemRow]]:
+        with self.database.reading() as session:
+            return queue.history(session, reviewer, search=search, limit=limit, before=before)
 
+    def conflicts(self, *, settled: bool = False, limit: int = 50, after: int = 0) -> list[queue.Conflict]:
+        with self.database.reading() as session:
+            return queue.conflicts(session, settled=settled, limit=limit, after=after)
 
-def active_decisions(events: Sequence[Decision]) -> list[Decision]:
-    """The decisions of one reviewer on one item that no undo took back, in order."""
-    undone = {event.undoes for event in events if event.action == "undo"}
-    return [event for event in events if event.action != "undo" and event.id not in undone]
+    # -- users -----------------------------------------------------------------------------------------
+
+    def has_users(self) -> bool:
+        with self.database.reading() as session:
+            return session.scalar(select(UserRow.id).limit(1)) is not None
+
+    def ping(self) -> None:
+        with self.database.reading() as session:
+            session.execute(text("SELECT 1"))

@@ -72,6 +72,8 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     # None: read once per process from the settings ``nerd serve`` handed on (uvicorn gives a protocol
     # class no settings of its own).
     header_timeout: ClassVar[float | None] = None
+    # The setting a 408 names; a subclass for another app (nerd review) names its own.
+    timeout_setting: ClassVar[str] = "NERD_HEADER_TIMEOUT_S"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,7 +100,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._header_timer = None
         if self.transport.is_closing():
             return
-        detail = f"request headers not complete within {self._timeout():g} s (NERD_HEADER_TIMEOUT_S)"
+        detail = f"request headers not complete within {self._timeout():g} s ({self.timeout_setting})"
         self.transport.write(timeout_response(detail))
         self.transport.close()
 

@@ -1,15 +1,18 @@
-"""ASGI middleware: the request-body limit, and one structured access-log line (plus metrics) per request."""
+"""ASGI middleware: one structured access-log line (plus metrics) per request. The body limit is
+:mod:`nerd.service.body_limit`'s (the review app uses it too, without the metrics)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 import uuid
 from typing import Any
 
+from nerd.service.body_limit import BodyLimit
 from nerd.service.metrics import ServiceMetrics
+
+__all__ = ["AccessLog", "BodyLimit"]
 
 access_log = logging.getLogger("nerd.access")
 
@@ -26,86 +29,6 @@ ERROR_KINDS = {
     422: "invalid_request",
     503: "unavailable",
 }
-
-
-async def _send_json(send: Any, status: int, body: dict[str, Any], *, close: bool = False) -> None:
-    payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    if close:  # uvicorn closes the connection after a response that says so
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
-
-
-class BodyLimit:
-    """Reads a request's body before the app does: 413 to a body over ``max_bytes`` (by its
-    Content-Length or, when it comes without one, as it arrives), 408 to one not complete within
-    ``timeout`` seconds of its headers (a client that sends a byte a minute holds nothing for long).
-
-    The refused body is read and dropped (up to :data:`DRAIN_LIMIT`) before the 413: a client that
-    sends its whole body before reading, as Python's urllib does, would otherwise meet a closed
-    connection instead of the answer. The app gets the body whole, replayed, so the 413 and the 408
-    are this middleware's and not the app's "error parsing the body".
-    """
-
-    def __init__(self, app: Any, max_bytes: int, timeout: float = 30.0) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.timeout = timeout
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        message = f"request body over the limit of {self.max_bytes} bytes (NERD_MAX_BODY_BYTES)"
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _drain(receive, 0)
-            await _send_json(send, 413, {"detail": message})
-            return
-        events, received, too_large = [], 0, False
-        try:
-            # One deadline for the whole body (asyncio.timeout: no task per receive, unlike wait_for).
-            async with asyncio.timeout(self.timeout):
-                while True:
-                    event = await receive()
-                    events.append(event)
-                    if event["type"] != "http.request":
-                        break
-                    received += len(event.get("body", b""))
-                    if received > self.max_bytes:
-                        too_large = True
-                        break
-                    if not event.get("more_body", False):
-                        break
-        except TimeoutError:
-            detail = f"request body not complete within {self.timeout:g} s (NERD_BODY_TIMEOUT_S)"
-            await _send_json(send, 408, {"detail": detail}, close=True)
-            return
-        if too_large:
-            await _drain(receive, received)
-            await _send_json(send, 413, {"detail": message})
-            return
-
-        async def replay() -> Any:
-            return events.pop(0) if events else await receive()
-
-        await self.app(scope, replay, send)
-
-
-# A refused body is read and dropped up to this size; beyond it the connection is closed instead.
-DRAIN_LIMIT = 64 * 1024 * 1024
-
-
-async def _drain(receive: Any, already: int) -> None:
-    received = already
-    while received <= DRAIN_LIMIT:
-        event = await receive()
-        if event["type"] != "http.request":
-            return
-        received += len(event.get("body", b""))
-        if not event.get("more_body", False):
-            return
 
 
 class AccessLog:

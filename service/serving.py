@@ -10,62 +10,22 @@ option strings. Keys are not in it: key files are named by path, and keys given 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Callable, Iterator
 
 from fastapi import FastAPI
 
 from nerd.bundle_checks import verified_bundle
-from nerd.errors import ConfigError
 from nerd.service.app import create_app
+from nerd.service.listening import LOG_CONFIG, check_port_free
 from nerd.service.model_holder import signature_key
 from nerd.service.settings import SETTINGS_VARIABLE, ServiceSettings, worker_settings
 
 # Secrets are never written into the environment by nerd: they come from files or from the operator's
 # own environment, which the workers inherit.
 _NOT_HANDED_ON = {"api_keys", "admin_keys"}
-
-LOG_CONFIG = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(message)s"},
-        "server": {"format": "%(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {
-        "access": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stdout"},
-        "server": {"class": "logging.StreamHandler", "formatter": "server", "stream": "ext://sys.stderr"},
-    },
-    "loggers": {
-        "nerd.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
-        "nerd.service": {"handlers": ["server"], "level": "INFO", "propagate": False},
-        "uvicorn": {"handlers": ["server"], "level": "INFO", "propagate": False},
-    },
-}
-
-
-def check_port_free(host: str, port: int) -> None:
-    """Refuse a port something already listens on, before anything is printed or loaded.
-
-    uvicorn would find out only after the "call it" line, with a bare ``[Errno 98]``.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        # As uvicorn binds: a port left in TIME_WAIT by an earlier server is free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise ConfigError(
-                    f"port {port} on {host} is already in use: stop what listens there, or choose another "
-                    f"port with --port N (make serve PORT=N)"
-                ) from None
-            raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
 def create_worker_app() -> FastAPI:

@@ -4,6 +4,8 @@
 import pytest
 
 pytest.importorskip("sqlalchemy")
+pytest.importorskip("alembic")
+pytest.importorskip("argon2")
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -21,16 +23,31 @@ def postgres_or_skip():
         pytest.skip(f"no PostgreSQL answers at 127.0.0.1:5432 ({type(error).__name__})")
 
 
+def empty_postgres(engine):
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request, tmp_path):
     """A database URL or path for a new, empty review database."""
     if request.param == "sqlite":
         yield str(tmp_path / "review.db")
         return
-    from nerd.review.store import Base
-
     engine = postgres_or_skip()
-    Base.metadata.drop_all(engine)
+    empty_postgres(engine)
     yield POSTGRES_URL
-    Base.metadata.drop_all(engine)
+    empty_postgres(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres():
+    engine = postgres_or_skip()
+    empty_postgres(engine)
+    yield POSTGRES_URL
+    empty_postgres(engine)
     engine.dispose()

@@ -1,0 +1,187 @@
+"""Connections to a review database: SQLite (one file, WAL, fsynced commits) or PostgreSQL.
+
+Reads and writes go through separate engines. On SQLite a write takes the lock at its start
+(``BEGIN IMMEDIATE``), so reading the queue and leasing an item is one step no other writer can cut
+into; on PostgreSQL the queue takes an advisory lock for the same. A path is opened as
+an existing file unless asked to create it, so a mistyped path makes no empty database. Before a write
+is acknowledged the file is checked to be the one opened (device and inode): a database deleted or
+replaced while serving refuses writes instead of taking decisions into a file no one will see again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from nerd.review.errors import (
+    DatabaseReplaced,
+    DatabaseUnreachable,
+    NoDatabase,
+    NotAReviewDatabase,
+    ReviewStoreError,
+)
+
+# psycopg's wait for a server that does not answer, in seconds.
+CONNECT_TIMEOUT_S = 5
+
+
+def database_url(db: str | Path) -> str:
+    """A SQLAlchemy URL: given as one, or a file path for SQLite.
+
+    >>> database_url("review.db")
+    'sqlite:///review.db'
+    >>> database_url("postgresql://host/db")
+    'postgresql+psycopg://host/db'
+    """
+    text = str(db)
+    if text.startswith("postgresql://"):
+        return "postgresql+psycopg://" + text.removeprefix("postgresql://")
+    if "://" in text:
+        return text
+    return f"sqlite:///{text}"
+
+
+def sqlite_path(db: str | Path) -> Path | None:
+    """The file of a SQLite database, None for a server's URL."""
+    text = str(db)
+    if "://" not in text:
+        return Path(text)
+    if text.startswith("sqlite:///"):
+        return Path(text.removeprefix("sqlite:///"))
+    return None
+
+
+def _sqlite_pragmas(connection: Any, _: Any) -> None:
+    # Transactions are begun by the engine's "begin" hook below, not by the driver's guesswork.
+    connection.isolation_level = None
+    cursor = connection.cursor()
+    # WAL: readers never block the writer; FULL: a committed decision is on disk before it is answered.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_engine(path: Path, *, create: bool, begin: str) -> Engine:
+    # mode=rw: SQLite opens an existing file only (a URI filename; rwc creates it).
+    uri = f"file:{quote(str(path.absolute()))}?mode={'rwc' if create else 'rw'}"
+    engine = create_engine(f"sqlite:///{uri}&uri=true", connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql(begin))
+    return engine
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    orig = getattr(error, "orig", None)
+    return str(orig if orig is not None else error).strip().splitlines()[0]
+
+
+class Database:
+    """The engines of one review database and sessions whose errors are one clear line each."""
+
+    def __init__(self, db: str | Path, *, create: bool = False) -> None:
+        self.url = database_url(db)
+        self.path = sqlite_path(db)
+        self.where = str(db) if self.path is not None else self.url.split("@")[-1]
+        self._identity: tuple[int, int] | None = None
+        if self.path is not None:
+            if not create and not self.path.is_file():
+                raise NoDatabase(f"{self.path}: no review database there (nerd review init makes one)")
+            self.reader = _sqlite_engine(self.path, create=create, begin="BEGIN")
+            self.writer = _sqlite_engine(self.path, create=create, begin="BEGIN IMMEDIATE")
+            return
+        try:
+            self.reader = create_engine(
+                self.url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+            )
+        except (SQLAlchemyError, ImportError, ValueError) as error:
+            raise ReviewStoreError(f"{self.where}: cannot open the database: {error}") from None
+        self.writer = self.reader
+
+    @property
+    def dialect(self) -> str:
+        return self.reader.dialect.name
+
+    def remember_file(self) -> None:
+        """Take the file now open as the one every later write must still find."""
+        if self.path is not None and self.path.exists():
+            stat = os.stat(self.path)
+            self._identity = (stat.st_dev, stat.st_ino)
+
+    def check_file(self) -> None:
+        """Raises DatabaseReplaced when the file was deleted or replaced since :meth:`remember_file`."""
+        if self._identity is None or self.path is None:
+            return
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            raise DatabaseReplaced(
+                f"{self.path}: the database file was deleted while serving; nothing more is recorded "
+                "(restore it, or restart on the right file)"
+            ) from None
+        if (stat.st_dev, stat.st_ino) != self._identity:
+            raise DatabaseReplaced(
+                f"{self.path}: the database file was replaced while serving; nothing more is recorded "
+                "(restart to serve the new file)"
+            )
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self.errors(), Session(self.reader) as session:
+            yield session
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Session]:
+        """One transaction, committed when the block ends (after the file check), rolled back on error."""
+        with self.errors(), Session(self.writer) as session:
+            yield session
+            session.flush()
+            self.check_file()
+            session.commit()
+
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as error:
+            reason = _reason(error)
+            lowered = reason.lower()
+            if any(
+                word in lowered
+                for word in (
+                    "connection refused",
+                    "could not connect",
+                    "timeout expired",
+                    "connection failed",
+                    "name or service",
+                )
+            ):
+                raise DatabaseUnreachable(
+                    f"{self.where}: the database server does not answer ({reason})"
+                ) from None
+            if "locked" in lowered:
+                reason += " (another process holds a write lock; try again, or stop it)"
+            if "no such table" in lowered:
+                raise NotAReviewDatabase(
+                    f"{self.where}: not a review database ({reason}): make one with nerd review init"
+                ) from None
+            raise ReviewStoreError(f"{self.where}: {reason}") from None
+        except DatabaseError as error:
+            raise NotAReviewDatabase(
+                f"{self.where}: not a usable review database ({_reason(error)})"
+            ) from None
+
+    def dispose(self) -> None:
+        self.reader.dispose()
+        if self.writer is not self.reader:
+            self.writer.dispose()

@@ -1,0 +1,245 @@
+"""Who is served what: the queue read in SQL from the items' open slots and the standing decisions
+(indexed; nothing replays events), the lease that keeps an item with one reviewer, each reviewer's
+progress and history, and the conflicts an adjudicator settles."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from nerd.review.database import Database
+from nerd.review.errors import LeasedToSomeoneElse, NoSuchItem
+from nerd.review.events import DECIDING, Decision, as_decision
+from nerd.review.tables import CurrentRow, DecisionRow, ItemRow, LeaseRow
+
+# The PostgreSQL advisory lock that makes serving the next item one step at a time ("nerd" in ASCII).
+QUEUE_LOCK = 0x6E657264
+
+ORDERS: dict[str, tuple[Any, ...]] = {
+    "given": (ItemRow.position,),
+    "uncertainty": (ItemRow.uncertainty.desc(), ItemRow.position),
+    "disagreement": (ItemRow.disagreement.desc(), ItemRow.uncertainty.desc(), ItemRow.position),
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    reviewer: str
+    done: int  # items this reviewer accepted or rejected
+    remaining: int  # open items they have not decided
+    total: int
+    per_hour: float | None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    item: ItemRow
+    versions: dict[str, Decision]  # each reviewer's standing accept or reject
+    settlement: Decision | None
+
+
+def standing(database: Database, item_ids: Sequence[int] | None = None) -> dict[int, dict[str, Decision]]:
+    query = select(DecisionRow).join(CurrentRow, CurrentRow.decision_id == DecisionRow.id)
+    if item_ids is not None:
+        query = query.where(CurrentRow.item_id.in_(list(item_ids)))
+    found: dict[int, dict[str, Decision]] = {}
+    with database.reading() as session:
+        for row in session.scalars(query):
+            found.setdefault(row.item_id, {})[row.reviewer] = as_decision(row)
+    return found
+
+
+def _open_to(reviewer: str, now: int) -> list[Any]:
+    """The conditions of an item this reviewer may be served: still open, not decided by them, and
+    not held by as many others as it has slots."""
+    mine = (
+        select(CurrentRow.item_id)
+        .where(CurrentRow.item_id == ItemRow.id, CurrentRow.reviewer == reviewer)
+        .exists()
+    )
+    held = (
+        select(func.count())
+        .select_from(LeaseRow)
+        .where(LeaseRow.item_id == ItemRow.id, LeaseRow.reviewer != reviewer, LeaseRow.expires > now)
+        .scalar_subquery()
+    )
+    return [ItemRow.open_slots > 0, ~mine, held < ItemRow.open_slots]
+
+
+def _skipped_by(reviewer: str, now: int) -> list[Any]:
+    skipped = (
+        select(CurrentRow.item_id)
+        .where(CurrentRow.item_id == ItemRow.id, CurrentRow.reviewer == reviewer, CurrentRow.action == "skip")
+        .exists()
+    )
+    held = (
+        select(func.count())
+        .select_from(LeaseRow)
+        .where(LeaseRow.item_id == ItemRow.id, LeaseRow.reviewer != reviewer, LeaseRow.expires > now)
+        .scalar_subquery()
+    )
+    return [ItemRow.open_slots > 0, skipped, held < ItemRow.open_slots]
+
+
+def lease(session: Session, item_id: int, reviewer: str, lease_s: int) -> int:
+    """Lease the item to the reviewer (theirs alone of their leases); returns the expiry."""
+    expires = int(time.time()) + lease_s
+    session.execute(delete(LeaseRow).where(LeaseRow.reviewer == reviewer))
+    session.add(LeaseRow(item_id=item_id, reviewer=reviewer, expires=expires))
+    session.flush()
+    return expires
+
+
+def renew(session: Session, item_id: int, reviewer: str, lease_s: int) -> int:
+    """Extend the reviewer's lease, or take one on an item no one else holds all the slots of."""
+    item = session.get(ItemRow, item_id)
+    if item is None:
+        raise NoSuchItem(f"no item {item_id}")
+    if session.get(LeaseRow, (item_id, reviewer)) is None:
+        holders = session.scalars(
+            select(LeaseRow.reviewer).where(
+                LeaseRow.item_id == item_id,
+                LeaseRow.reviewer != reviewer,
+                LeaseRow.expires > int(time.time()),
+            )
+        ).all()
+        if holders and len(holders) >= item.open_slots:
+            raise LeasedToSomeoneElse(f"item {item_id} is being reviewed by {', '.join(sorted(holders))}")
+    return lease(session, item_id, reviewer, lease_s)
+
+
+def next_item(
+    session: Session, dialect: str, reviewer: str, order: str, lease_s: int
+) -> tuple[ItemRow, int] | None:
+    if dialect == "postgresql":
+        # Choosing and leasing is one step per review, as SQLite's write lock makes it: a row lock
+        # (FOR UPDATE SKIP LOCKED) is not enough, since a query that began before another reviewer's
+        # lease was committed does not see that lease once the row is free again.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=QUEUE_LOCK))
+    now = int(time.time())
+    held = session.scalar(
+        select(ItemRow)
+        .join(LeaseRow, LeaseRow.item_id == ItemRow.id)
+        .where(LeaseRow.reviewer == reviewer, LeaseRow.expires > now, *_open_to(reviewer, now)[:2])
+        .limit(1)
+    )
+    item = held
+    for conditions, sort in ((_open_to, ORDERS[order]), (_skipped_by, (ItemRow.position,))):
+        if item is not None:
+            break
+        item = session.scalar(select(ItemRow).where(*conditions(reviewer, now)).order_by(*sort).limit(1))
+    if item is None:
+        session.execute(delete(LeaseRow).where(LeaseRow.reviewer == reviewer))
+        return None
+    expires = lease(session, item.id, reviewer, lease_s)
+    session.expunge(item)
+    return item, expires
+
+
+def queue_ids(session: Session, reviewer: str, order: str, limit: int | None) -> list[int]:
+    now = int(time.time())
+    fresh = select(ItemRow.id).where(*_open_to(reviewer, now)).order_by(*ORDERS[order])
+    skipped = select(ItemRow.id).where(*_skipped_by(reviewer, now)).order_by(ItemRow.position)
+    if limit is not None:
+        fresh, skipped = fresh.limit(limit), skipped.limit(limit)
+    ids = list(session.scalars(fresh)) + list(session.scalars(skipped))
+    return ids[:limit] if limit is not None else ids
+
+
+def progress(session: Session, reviewer: str) -> Progress:
+    done = session.scalar(
+        select(func.count())
+        .select_from(CurrentRow)
+        .where(CurrentRow.reviewer == reviewer, CurrentRow.action.in_(DECIDING))
+    )
+    open_items = session.scalar(select(func.count()).select_from(ItemRow).where(ItemRow.open_slots > 0)) or 0
+    # Open items this reviewer already decided (their half of an overlap item): few, by an index.
+    mine_open = session.scalar(
+        select(func.count())
+        .select_from(CurrentRow)
+        .join(ItemRow, ItemRow.id == CurrentRow.item_id)
+        .where(CurrentRow.reviewer == reviewer, CurrentRow.action.in_(DECIDING), ItemRow.open_slots > 0)
+    )
+    total = session.scalar(select(func.count()).select_from(ItemRow)) or 0
+    count, first, last = session.execute(
+        select(func.count(), func.min(DecisionRow.at), func.max(DecisionRow.at)).where(
+            DecisionRow.reviewer == reviewer, DecisionRow.action != "undo"
+        )
+    ).one()
+    return Progress(reviewer, done or 0, open_items - (mine_open or 0), total, _per_hour(count, first, last))
+
+
+def _per_hour(count: int, first: str | None, last: str | None) -> float | None:
+    """Decisions an hour between a reviewer's first and last (None below two decisions)."""
+    from datetime import datetime
+
+    if count < 2 or first is None or last is None:
+        return None
+    hours = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds() / 3600
+    return round((count - 1) / hours, 1) if hours > 0 else None
+
+
+def history(
+    session: Session, reviewer: str, *, search: str, limit: int, before: int | None
+) -> list[tuple[Decision, ItemRow]]:
+    """The reviewer's standing decisions, newest first, optionally only sentences holding ``search``
+    (case-insensitive, any script); ``before``: a decision id, for the next page."""
+    needle = search.casefold().strip()
+    found: list[tuple[Decision, ItemRow]] = []
+    cursor = before
+    while len(found) < limit:
+        query = (
+            select(DecisionRow, ItemRow)
+            .join(CurrentRow, CurrentRow.decision_id == DecisionRow.id)
+            .join(ItemRow, ItemRow.id == DecisionRow.item_id)
+            .where(CurrentRow.reviewer == reviewer)
+            .order_by(DecisionRow.id.desc())
+            .limit(500)
+        )
+        if cursor is not None:
+            query = query.where(DecisionRow.id < cursor)
+        rows = session.execute(query).all()
+        if not rows:
+            break
+        for decision, item in rows:
+            if not needle or needle in " ".join(item.tokens).casefold():
+                found.append((as_decision(decision), item))
+                if len(found) == limit:
+                    break
+        cursor = rows[-1][0].id
+    session.expunge_all()
+    return found
+
+
+def conflicts(session: Session, *, settled: bool, limit: int, after: int) -> list[Conflict]:
+    """Items whose reviewers disagree, open ones (or settled ones) in queue order after ``after``."""
+    query = select(ItemRow).where(ItemRow.position > after).order_by(ItemRow.position).limit(limit)
+    if settled:
+        query = query.where(ItemRow.settlement_id.is_not(None))
+    else:
+        query = query.where(ItemRow.conflict.is_(True), ItemRow.settlement_id.is_(None))
+    items = list(session.scalars(query))
+    if not items:
+        return []
+    ids = [item.id for item in items]
+    versions: dict[int, dict[str, Decision]] = {}
+    rows = session.scalars(
+        select(DecisionRow)
+        .join(CurrentRow, CurrentRow.decision_id == DecisionRow.id)
+        .where(CurrentRow.item_id.in_(ids), CurrentRow.action.in_(DECIDING))
+    )
+    for row in rows:
+        versions.setdefault(row.item_id, {})[row.reviewer] = as_decision(row)
+    settlements = {
+        row.item_id: as_decision(row)
+        for row in session.scalars(
+            select(DecisionRow).where(DecisionRow.id.in_([i.settlement_id for i in items if i.settlement_id]))
+        )
+    }
+    session.expunge_all()
+    return [Conflict(item, versions.get(item.id, {}), settlements.get(item.id)) for item in items]
