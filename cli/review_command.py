@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nerd.annotation.prompt_inputs import InputFormat
@@ -37,8 +38,10 @@ def needs_review_extra() -> None:
     missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
     if missing:
         error_console.print(
-            f"[bold red]error:[/] nerd review needs its extra: pip install 'nerd[review]' "
-            f"(missing: {', '.join(missing)})",
+            "[bold red]error:[/] "
+            + escape(
+                f"nerd review needs its extra: pip install 'nerd[review]' (missing: {', '.join(missing)})"
+            ),
             soft_wrap=True,
         )
         raise typer.Exit(code=1)

@@ -135,9 +135,18 @@ class ReviewStore:
 
     def checkpoint(self) -> None:
         """Fold SQLite's WAL into the database file, so that the .db alone holds every decision."""
-        if self.database.dialect == "sqlite":
-            with self.database.writer.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self.database.dialect != "sqlite":
+            return
+        # Readers' snapshots would hold the WAL; and the pragma must run outside a transaction, so on
+        # the driver's own connection (SQLAlchemy would begin one first).
+        self.database.reader.dispose()
+        connection = self.database.writer.raw_connection()
+        try:
+            busy, _, _ = connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            connection.close()
+        if busy:
+            raise ReviewStoreError(f"{self.where}: the WAL could not be folded in (a reader held it)")
 
     def close(self) -> None:
         self.database.dispose()

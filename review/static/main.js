@@ -170,8 +170,10 @@ function decide(action) {
         body: { spans: action === "accept" ? spans : null, client_id: newClientId() },
       });
       say(action === "accept" ? `Settled #${item.position}.` : `Settled #${item.position}: rejected.`, "ok");
-      await showConflicts();
+      // Back to one's own queue, then the list redrawn without it (in that order: a conflict taken
+      // from the fresh list is not then covered by the queue's next sentence).
       await next();
+      await showConflicts();
       return;
     }
     const body = { action, spans: action === "accept" ? spans : [], client_id: newClientId() };
