@@ -211,6 +211,12 @@ def serve_cli(
     max_body_bytes: Annotated[
         int, typer.Option(min=1024, help="Largest request body accepted (413 above).")
     ] = 1_000_000,
+    header_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a request's headers may take to arrive (408 after).")
+    ] = 30.0,
+    body_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a request's body may take to arrive (408 after).")
+    ] = 30.0,
 ) -> None:
     """Serve the review page and its JSON API over one database, for one person or a team."""
     with exit_on_error():
@@ -234,6 +240,8 @@ def serve_cli(
             tls=tls,
             secret=secret,
             max_body_bytes=max_body_bytes,
+            header_timeout_s=header_timeout,
+            body_timeout_s=body_timeout,
         )
         serve_review(
             ReviewStore(db),

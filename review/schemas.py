@@ -3,13 +3,29 @@ strict: no key outside the model, no coercion between JSON types."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 # A client-made decision id: the page makes a UUID; a script anything of these characters.
 CLIENT_ID = r"^[A-Za-z0-9._:-]{1,64}$"
 STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+def _json_integer(value: Any) -> Any:
+    """An integer as JSON Schema has it: 3 or 3.0 (one number in JSON), never "3" or true.
+
+    >>> _json_integer(3.0), _json_integer(3)
+    (3, 3)
+    """
+    if isinstance(value, bool):
+        raise ValueError("a token index is a number, not true or false")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value  # strict mode refuses anything else that is not an int
+
+
+TokenIndex = Annotated[int, BeforeValidator(_json_integer)]
 
 
 class SpanIn(BaseModel):
@@ -17,8 +33,8 @@ class SpanIn(BaseModel):
 
     model_config = STRICT
 
-    start: int = Field(ge=0, le=1_000_000, description="first token of the entity")
-    end: int = Field(ge=1, le=1_000_000, description="one past its last token")
+    start: TokenIndex = Field(ge=0, le=1_000_000, description="first token of the entity")
+    end: TokenIndex = Field(ge=1, le=1_000_000, description="one past its last token")
     label: str = Field(min_length=1, max_length=100)
 
 

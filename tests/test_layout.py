@@ -221,7 +221,10 @@ def test_the_wheel_holds_one_top_level_package(tmp_path):
         "nerd/training/trainer.py",
         "nerd/service/static/index.html",
         "nerd/review/static/index.html",
-        "nerd/review/static/review.js",
+        "nerd/review/static/main.js",
+        "nerd/review/static/spans.js",
+        "nerd/review/migrations/env.py",
+        "nerd/review/migrations/versions/0002_team.py",
         "nerd/review/static/review.css",
         "nerd/verification_sample.conll",
     ):

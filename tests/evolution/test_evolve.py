@@ -315,7 +315,7 @@ def test_reviewed_sentences_are_the_probe_gold_of_a_round(trained_model, data, t
     from nerd.review.store import NewItem, ReviewStore
     from nerd.review.suggestions import spans_of_tags
 
-    store = ReviewStore(tmp_path / "review.db")
+    store = ReviewStore(tmp_path / "review.db", create=True)
     store.create(["PER", "LOC", "ORG", "MISC"])
     sentences = read_conll(data["probe"]).sentences
     store.add_items([NewItem(tuple(s.tokens), "probe") for s in sentences])

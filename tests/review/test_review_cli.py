@@ -172,6 +172,7 @@ def wait_for(port):
             return
         except OSError:
             time.sleep(0.2)
+    raise AssertionError(f"nerd review serve did not answer on port {port} within 60 s")
 
 
 def test_sigterm_leaves_every_acknowledged_decision_in_the_db_file_alone(tmp_path):
@@ -195,6 +196,37 @@ def test_sigterm_leaves_every_acknowledged_decision_in_the_db_file_alone(tmp_pat
     copy = tmp_path / "copy.db"
     copy.write_bytes(db.read_bytes())  # the .db file alone, no -wal beside it
     assert len(ReviewStore(copy).decisions()) == 5
+
+
+def test_trickled_headers_and_bodies_are_cut_off_with_a_408(tmp_path):
+    import socket
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("Name visited Oslo .\n")
+    db = str(tmp_path / "r.db")
+    runner.invoke(app, ["review", "init", db, "--texts", str(texts)])
+    port = free_port()
+    nerd = str(Path(sys.executable).with_name("nerd"))
+    server = subprocess.Popen(
+        [nerd, "review", "serve", db, "--port", str(port), "--header-timeout", "1", "--body-timeout", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(port)
+        for request in (
+            b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+            b"POST /api/items/1/decisions HTTP/1.1\r\n"
+            b"Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        ):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+                connection.sendall(request)  # and then nothing more
+                answer = connection.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+            assert b"--header-timeout" in answer or b"--body-timeout" in answer
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_serving_off_loopback_without_users_is_refused_with_how_to_add_one(tmp_path):
