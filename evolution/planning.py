@@ -140,6 +140,159 @@ def _scores(evaluation: Evaluation) -> dict[str, Any]:
     return {"micro": report["micro"], "per_type": report["per_type"]}
 
 
+@dataclass(frozen=True)
+class RoundContents:
+    """Everything a round writes, computed before anything is: the requests and what they show."""
+
+    number: int
+    earlier: list[Any]
+    evaluation: Evaluation
+    before: Evaluation | None
+    summary: dict[str, Any]
+    history: list[dict[str, Any]]
+    definitions: dict[str, str]
+    correct: list[Example]
+    lines: list[str]
+    ids: list[str]
+    # Each mistake with the request that shows it (None for those no request had room for).
+    mistakes: list[dict[str, Any]]
+    shown: int
+
+
+def compute_round(
+    model: Path,
+    data: Sequence[Path],
+    out: Path,
+    options: PlanOptions,
+    *,
+    eval_data: Sequence[Path] = (),
+    threads: int | None = None,
+) -> RoundContents:
+    """Score the student, collect its mistakes and deal them into requests: a value, nothing written.
+
+    Raises:
+        ConfigError: a student whose types the label definitions do not cover, or one without mistakes.
+    """
+    labels = options.labels or LabelSet.conll()
+    earlier = [round_ for round_ in rounds_in(out.parent) if round_.directory.resolve() != out.resolve()]
+    number = max((round_.number for round_ in earlier), default=0) + 1
+    student = load_predictor(model, threads=threads)
+    evaluation = evaluate(model, data, predictor=student)
+    # Every type the student knows, not only those in the data: an unlisted type in a generated
+    # sentence would be left untagged and teach the student that it is no entity.
+    student_types = set(evaluation.report["model"]["types"])
+    missing = sorted(student_types - set(labels.labels))
+    if missing:
+        raise ConfigError(
+            f"the student tags {', '.join(missing)}, which the label definitions lack: pass --labels FILE "
+            '({"TYPE": "definition", ...}) covering every type'
+        )
+    before = evaluate(model, eval_data, predictor=student) if eval_data else None
+    mistakes = mistakes_of(evaluation.sentences, evaluation.predicted, evaluation.errors.sentences)
+    if not mistakes:
+        raise ConfigError("the student makes no mistake on this data: nothing to learn from; use other data")
+    summary = error_summary(mistakes)
+    history = [history_entry(round_) for round_ in earlier]
+    count = min(options.requests, -(-len(mistakes) // options.mistakes_per_request))
+    correct = correct_sample(
+        evaluation.sentences, evaluation.errors.sentences, count * options.correct_per_request, options.seed
+    )
+    definitions = {label: labels.definitions[label] for label in labels.labels if label in student_types}
+    requests = _deal_requests(
+        mistakes,
+        correct,
+        count,
+        options,
+        definitions,
+        round_number=number,
+        f1=evaluation.report["micro"]["f1"],
+        summary=summary,
+        history=history,
+    )
+    shown = [
+        {"request": identifier, **example.to_json()} for _, identifier, batch in requests for example in batch
+    ]
+    shown_indices = {row["index"] for row in shown}
+    unshown = [{"request": None, **m.to_json()} for m in mistakes if m.index not in shown_indices]
+    return RoundContents(
+        number=number,
+        earlier=earlier,
+        evaluation=evaluation,
+        before=before,
+        summary=summary,
+        history=history,
+        definitions=definitions,
+        correct=list(correct),
+        lines=[line for line, _, _ in requests],
+        ids=[identifier for _, identifier, _ in requests],
+        mistakes=sorted(shown + unshown, key=lambda row: row["index"]),
+        shown=len(shown),
+    )
+
+
+def round_state(
+    contents: RoundContents, model: Path, options: PlanOptions, eval_data: Sequence[Path]
+) -> dict[str, Any]:
+    """round.json: what the round is, for the import, the retraining and the next round."""
+    evaluation, before = contents.evaluation, contents.before
+    return {
+        "round": contents.number,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "nerd": __version__,
+        "student": {"path": str(model), "description": evaluation.report["model"]["description"]},
+        "data": evaluation.report["data"],
+        "scores": _scores(evaluation),
+        "eval": None if before is None else {"data": [str(path) for path in eval_data], **_scores(before)},
+        "errors": contents.summary,
+        "requests": {
+            "count": len(contents.lines),
+            "mistakes_shown": contents.shown,
+            "mistakes_per_request": options.mistakes_per_request,
+            "correct_per_request": options.correct_per_request,
+            "easy": options.easy,
+            "hard": options.hard,
+            "model": options.model,
+            "temperature": options.temperature,
+            "prompt_version": PROMPT_VERSION,
+            "seed": options.seed,
+        },
+        "earlier_rounds": [round_.number for round_ in contents.earlier],
+        "request_ids": contents.ids,
+    }
+
+
+def write_round(
+    out: Path, contents: RoundContents, state: dict[str, Any], options: PlanOptions
+) -> dict[str, Any]:
+    """The round's six files (requests and their manifest, mistakes, correct examples, history, the
+    held-out scores before, round.json last); returns the requests' manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    lines = contents.lines
+    manifest = write_request_files(
+        out,
+        split_into_files(lines),
+        {
+            "prompt_version": PROMPT_VERSION,
+            "kind": "generation",
+            "model": options.model,
+            "temperature": options.temperature,
+            "max_tokens": options.max_tokens,
+            "labels": contents.definitions,
+            "counts": {"requests": len(lines), "sentences_asked": len(lines) * (options.easy + options.hard)},
+        },
+        force=True,
+    )
+    atomic_write_text(out / "mistakes.jsonl", _jsonl(contents.mistakes))
+    atomic_write_text(out / "correct.jsonl", _jsonl([example.to_json() for example in contents.correct]))
+    atomic_write_text(out / "history.json", json.dumps(contents.history, ensure_ascii=False, indent=2) + "\n")
+    if contents.before is not None:
+        # The same report as nerd evaluate --json: the retrained student's --compare baseline.
+        report = json.dumps(contents.before.report, ensure_ascii=False, indent=2) + "\n"
+        atomic_write_text(out / EVALUATION_BEFORE_FILE, report)
+    atomic_write_text(out / ROUND_FILE, json.dumps(state, ensure_ascii=False, indent=2) + "\n")
+    return manifest
+
+
 def plan_round(
     model: Path,
     data: Sequence[Path],
@@ -159,99 +312,7 @@ def plan_round(
     """
     options.check()
     _check_out(out, force)
-    labels = options.labels or LabelSet.conll()
-    earlier = [round_ for round_ in rounds_in(out.parent) if round_.directory.resolve() != out.resolve()]
-    number = max((round_.number for round_ in earlier), default=0) + 1
-
-    student = load_predictor(model, threads=threads)
-    evaluation = evaluate(model, data, predictor=student)
-    # Every type the student knows, not only those in the data: an unlisted type in a generated
-    # sentence would be left untagged and teach the student that it is no entity.
-    student_types = set(evaluation.report["model"]["types"])
-    missing = sorted(student_types - set(labels.labels))
-    if missing:
-        raise ConfigError(
-            f"the student tags {', '.join(missing)}, which the label definitions lack: pass --labels FILE "
-            '({"TYPE": "definition", ...}) covering every type'
-        )
-    before = evaluate(model, eval_data, predictor=student) if eval_data else None
-    held_out = _scores(before) if before is not None else None
-    mistakes = mistakes_of(evaluation.sentences, evaluation.predicted, evaluation.errors.sentences)
-    if not mistakes:
-        raise ConfigError("the student makes no mistake on this data: nothing to learn from; use other data")
-    summary = error_summary(mistakes)
-    history = [history_entry(round_) for round_ in earlier]
-
-    count = min(options.requests, -(-len(mistakes) // options.mistakes_per_request))
-    correct = correct_sample(
-        evaluation.sentences, evaluation.errors.sentences, count * options.correct_per_request, options.seed
-    )
-    definitions = {label: labels.definitions[label] for label in labels.labels if label in student_types}
-    requests = _deal_requests(
-        mistakes,
-        correct,
-        count,
-        options,
-        definitions,
-        round_number=number,
-        f1=evaluation.report["micro"]["f1"],
-        summary=summary,
-        history=history,
-    )
-    lines = [line for line, _, _ in requests]
-    ids = [identifier for _, identifier, _ in requests]
-    shown = [
-        {"request": identifier, **example.to_json()} for _, identifier, batch in requests for example in batch
-    ]
-    shown_indices = {row["index"] for row in shown}
-    unshown = [{"request": None, **m.to_json()} for m in mistakes if m.index not in shown_indices]
-
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = write_request_files(
-        out,
-        split_into_files(lines),
-        {
-            "prompt_version": PROMPT_VERSION,
-            "kind": "generation",
-            "model": options.model,
-            "temperature": options.temperature,
-            "max_tokens": options.max_tokens,
-            "labels": definitions,
-            "counts": {"requests": len(lines), "sentences_asked": len(lines) * (options.easy + options.hard)},
-        },
-        force=True,
-    )
-    atomic_write_text(out / "mistakes.jsonl", _jsonl(sorted(shown + unshown, key=lambda row: row["index"])))
-    atomic_write_text(out / "correct.jsonl", _jsonl([example.to_json() for example in correct]))
-    atomic_write_text(out / "history.json", json.dumps(history, ensure_ascii=False, indent=2) + "\n")
-    if before is not None:
-        # The same report as nerd evaluate --json: the retrained student's --compare baseline.
-        atomic_write_text(
-            out / EVALUATION_BEFORE_FILE, json.dumps(before.report, ensure_ascii=False, indent=2) + "\n"
-        )
-    state = {
-        "round": number,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "nerd": __version__,
-        "student": {"path": str(model), "description": evaluation.report["model"]["description"]},
-        "data": evaluation.report["data"],
-        "scores": _scores(evaluation),
-        "eval": None if held_out is None else {"data": [str(path) for path in eval_data], **held_out},
-        "errors": summary,
-        "requests": {
-            "count": len(lines),
-            "mistakes_shown": len(shown),
-            "mistakes_per_request": options.mistakes_per_request,
-            "correct_per_request": options.correct_per_request,
-            "easy": options.easy,
-            "hard": options.hard,
-            "model": options.model,
-            "temperature": options.temperature,
-            "prompt_version": PROMPT_VERSION,
-            "seed": options.seed,
-        },
-        "earlier_rounds": [round_.number for round_ in earlier],
-        "request_ids": ids,
-    }
-    atomic_write_text(out / ROUND_FILE, json.dumps(state, ensure_ascii=False, indent=2) + "\n")
+    contents = compute_round(model, data, out, options, eval_data=eval_data, threads=threads)
+    state = round_state(contents, model, options, eval_data)
+    manifest = write_round(out, contents, state, options)
     return Plan(state, out, manifest)
