@@ -93,6 +93,11 @@ def filled_review(db: str, items: int, decisions: int) -> ReviewStore:
         for start in range(0, len(events), 5000):
             session.execute(DecisionRow.__table__.insert(), events[start : start + 5000])
             session.execute(CurrentRow.__table__.insert(), current[start : start + 5000])
+        if store.database.dialect == "postgresql":
+            # The ids were given: the sequence must start after them, as if the decisions were made.
+            session.execute(
+                text("SELECT setval(pg_get_serial_sequence('decisions', 'id'), :n)").bindparams(n=made)
+            )
         by_item: dict[int, list[Any]] = {}
         for event in events:
             by_item.setdefault(event["item_id"], []).append(event["spans"])
@@ -120,11 +125,9 @@ def filled_review(db: str, items: int, decisions: int) -> ReviewStore:
 def serve(db: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     nerd = str(Path(sys.executable).with_name("nerd"))
-    server = subprocess.Popen(
-        [nerd, "review", "serve", db, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # The server's own lines go to a file, read when something fails.
+    log = (Path(tempfile.gettempdir()) / "nerd-review-bench-server.log").open("wb")
+    server = subprocess.Popen([nerd, "review", "serve", db, "--port", str(port)], stdout=log, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

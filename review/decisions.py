@@ -12,7 +12,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nerd.errors import NerdError
 from nerd.review.errors import (
     AccessDenied,
     AlreadyDecided,
@@ -22,6 +21,7 @@ from nerd.review.errors import (
     NoSuchItem,
     NotAConflict,
     NothingToUndo,
+    ReviewStoreError,
 )
 from nerd.review.events import DECIDING, Decision, as_decision, now
 from nerd.review.tables import CurrentRow, DecisionRow, ItemRow, LeaseRow, SpanList
@@ -123,13 +123,11 @@ def _stand(session: Session, item_id: int, reviewer: str, decision: DecisionRow 
 
 def _record(session: Session, row: DecisionRow) -> DecisionRow:
     """Insert the event; a unique index that refuses it becomes the caller's to explain."""
-    session.add(row)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        session.expunge(row)
-        raise
+    # A savepoint: a refused insert rolls back alone (and takes the row out of the session), the
+    # transaction stays usable to look up what refused it.
+    with session.begin_nested():
+        session.add(row)
+        session.flush()
     return row
 
 
@@ -163,7 +161,7 @@ def decide(
         # The same decision sent twice at once (PostgreSQL): the first one in is the answer to both.
         if (earlier := _by_client_id(session, reviewer, client_id)) is not None:
             return as_decision(earlier), False
-        raise
+        raise ReviewStoreError(f"decision on item {item_id} not recorded: the database refused it") from None
     _stand(session, item_id, reviewer, row)
     session.execute(delete(LeaseRow).where(LeaseRow.item_id == item_id, LeaseRow.reviewer == reviewer))
     refresh_item(session, item)
@@ -263,7 +261,11 @@ def settle(
     )
     try:
         _record(session, row)
-    except IntegrityError as error:
-        raise NerdError(f"settlement not recorded: {error.orig}") from None
+    except IntegrityError:
+        if (earlier := _by_client_id(session, adjudicator, client_id)) is not None:
+            return as_decision(earlier), False
+        raise ReviewStoreError(
+            f"settlement of item {item_id} not recorded: the database refused it"
+        ) from None
     item.settlement_id = row.id
     return as_decision(row), True
