@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,18 @@ from nerd.review.errors import (
 
 # psycopg's wait for a server that does not answer, in seconds.
 CONNECT_TIMEOUT_S = 5
+
+# One lock per SQLite file for the writers of this process. SQLite lets one writer in at a time anyway;
+# without this the others wait in its busy handler, which sleeps in growing steps (up to 100 ms each)
+# and made a decision's p99 over a second with 8 reviewers. A lock queues them without the sleeps.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def _write_lock(path: Path) -> threading.Lock:
+    key = str(path.absolute())
+    with _LOCKS_LOCK:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
 
 
 def database_url(db: str | Path) -> str:
@@ -99,7 +112,9 @@ class Database:
                 raise NoDatabase(f"{self.path}: no review database there (nerd review init makes one)")
             self.reader = _sqlite_engine(self.path, create=create, begin="BEGIN")
             self.writer = _sqlite_engine(self.path, create=create, begin="BEGIN IMMEDIATE")
+            self._lock: threading.Lock | contextlib.nullcontext[None] = _write_lock(self.path)
             return
+        self._lock = contextlib.nullcontext()
         try:
             self.reader = create_engine(
                 self.url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
@@ -143,7 +158,7 @@ class Database:
     @contextlib.contextmanager
     def writing(self) -> Iterator[Session]:
         """One transaction, committed when the block ends (after the file check), rolled back on error."""
-        with self.errors(), Session(self.writer) as session:
+        with self._lock, self.errors(), Session(self.writer) as session:
             yield session
             session.flush()
             self.check_file()

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nerd.atomic import atomic_writer
 from nerd.errors import ConfigError
@@ -47,14 +48,14 @@ class ExportCounts:
         setattr(self, field, getattr(self, field) + 1)
 
 
-def outcome(item: ItemRow, decided: dict[str, Decision], settlement: Decision | None) -> str:
-    """What the export does with an item: "accepted", "rejected", "conflict" or "undecided"."""
+def outcome(votes: Sequence[tuple[str, Any]], settlement: Decision | None) -> str:
+    """What the export does with an item, from its reviewers' standing accepts and rejects (action,
+    spans) and its settlement: "accepted", "rejected", "conflict" or "undecided"."""
     if settlement is not None:
         return "rejected" if settlement.spans is None else "accepted"
-    votes = {who: d for who, d in decided.items() if d.action in ("accept", "reject")}
     if not votes:
         return "undecided"
-    versions = {(d.action, tuple(tuple(s) for s in d.spans or [])) for d in votes.values()}
+    versions = {(action, tuple(tuple(s) for s in spans or [])) for action, spans in votes}
     if len(versions) > 1:
         return "conflict"
     return "rejected" if next(iter(versions))[0] == "reject" else "accepted"
@@ -79,7 +80,8 @@ def _batch(store: ReviewStore, items: Sequence[ItemRow], counts: ExportCounts) -
     for item in items:
         decided = standing.get(item.id, {})
         settlement = settlements.get(item.settlement_id) if item.settlement_id else None
-        kind = outcome(item, decided, settlement)
+        votes = [(d.action, d.spans) for d in decided.values() if d.action in ("accept", "reject")]
+        kind = outcome(votes, settlement)
         if kind != "accepted":
             counts.add(kind)
             continue

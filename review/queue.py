@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from nerd.review.database import Database
 from nerd.review.errors import LeasedToSomeoneElse, NoSuchItem
 from nerd.review.events import DECIDING, Decision, as_decision
-from nerd.review.tables import CurrentRow, DecisionRow, ItemRow, LeaseRow
+from nerd.review.tables import OPEN, CurrentRow, DecisionRow, ItemRow, LeaseRow
 
 # The PostgreSQL advisory lock that makes serving the next item one step at a time ("nerd" in ASCII).
 QUEUE_LOCK = 0x6E657264
@@ -68,7 +68,7 @@ def _open_to(reviewer: str, now: int) -> list[Any]:
         .where(LeaseRow.item_id == ItemRow.id, LeaseRow.reviewer != reviewer, LeaseRow.expires > now)
         .scalar_subquery()
     )
-    return [ItemRow.open_slots > 0, ~mine, held < ItemRow.open_slots]
+    return [OPEN, ~mine, held < ItemRow.open_slots]
 
 
 def _skipped_by(reviewer: str, now: int) -> list[Any]:
@@ -83,7 +83,7 @@ def _skipped_by(reviewer: str, now: int) -> list[Any]:
         .where(LeaseRow.item_id == ItemRow.id, LeaseRow.reviewer != reviewer, LeaseRow.expires > now)
         .scalar_subquery()
     )
-    return [ItemRow.open_slots > 0, skipped, held < ItemRow.open_slots]
+    return [OPEN, skipped, held < ItemRow.open_slots]
 
 
 def lease(session: Session, item_id: int, reviewer: str, lease_s: int) -> int:
@@ -157,13 +157,13 @@ def progress(session: Session, reviewer: str) -> Progress:
         .select_from(CurrentRow)
         .where(CurrentRow.reviewer == reviewer, CurrentRow.action.in_(DECIDING))
     )
-    open_items = session.scalar(select(func.count()).select_from(ItemRow).where(ItemRow.open_slots > 0)) or 0
+    open_items = session.scalar(select(func.count()).select_from(ItemRow).where(OPEN)) or 0
     # Open items this reviewer already decided (their half of an overlap item): few, by an index.
     mine_open = session.scalar(
         select(func.count())
         .select_from(CurrentRow)
         .join(ItemRow, ItemRow.id == CurrentRow.item_id)
-        .where(CurrentRow.reviewer == reviewer, CurrentRow.action.in_(DECIDING), ItemRow.open_slots > 0)
+        .where(CurrentRow.reviewer == reviewer, CurrentRow.action.in_(DECIDING), OPEN)
     )
     total = session.scalar(select(func.count()).select_from(ItemRow)) or 0
     count, first, last = session.execute(

@@ -23,8 +23,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# The queue's condition, written out (not a bound parameter) so that both databases use the partial
+# indexes made with it.
+OPEN = text("open_slots > 0")
 
 # A span as stored and sent: [start token, end token (exclusive), label] (+ confidence for a model's).
 SpanList = list[list[Any]]
@@ -50,9 +55,24 @@ class ProjectRow(Base):
 class ItemRow(Base):
     __tablename__ = "items"
     __table_args__ = (
-        Index("ix_items_open_position", "open_slots", "position"),
-        Index("ix_items_open_uncertainty", "open_slots", "uncertainty", "position"),
-        Index("ix_items_open_disagreement", "open_slots", "disagreement", "uncertainty", "position"),
+        # Partial indexes over the open items only, in each queue order: the next item is the first
+        # entry (or one of the first few, past other reviewers' leases), however many are decided.
+        Index("ix_items_open_position", "position", sqlite_where=OPEN, postgresql_where=OPEN),
+        Index(
+            "ix_items_open_uncertainty",
+            text("uncertainty DESC"),
+            "position",
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
+        Index(
+            "ix_items_open_disagreement",
+            text("disagreement DESC"),
+            text("uncertainty DESC"),
+            "position",
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
         Index("ix_items_conflict", "conflict"),
     )
 

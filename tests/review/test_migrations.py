@@ -76,9 +76,25 @@ def schema_differences(url):
     return differences
 
 
+# Indexes over expressions (a DESC column): Alembic cannot compare them with what it reflects, so they
+# are checked by name instead.
+EXPRESSION_INDEXES = {"ix_items_open_uncertainty", "ix_items_open_disagreement"}
+
+
 def test_the_migrations_make_exactly_the_tables_the_code_declares(db):
+    from sqlalchemy import inspect
+
     store = made(db)
-    assert schema_differences(store.url) == []
+    differences = [
+        d
+        for d in schema_differences(store.url)
+        if not (d[0] in ("add_index", "remove_index") and d[1].name in EXPRESSION_INDEXES)
+    ]
+    assert differences == []
+    engine = create_engine(store.url)
+    names = {index["name"] for index in inspect(engine).get_indexes("items")}
+    engine.dispose()
+    assert names >= EXPRESSION_INDEXES | {"ix_items_open_position"}
 
 
 def test_the_migrations_ship_inside_the_package():

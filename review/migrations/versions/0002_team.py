@@ -27,10 +27,15 @@ def upgrade() -> None:
         batch.add_column(sa.Column("open_slots", sa.Integer, nullable=False, server_default="1"))
         batch.add_column(sa.Column("conflict", sa.Boolean, nullable=False, server_default=sa.false()))
         batch.add_column(sa.Column("settlement_id", sa.Integer, nullable=True))
-    op.create_index("ix_items_open_position", "items", ["open_slots", "position"])
-    op.create_index("ix_items_open_uncertainty", "items", ["open_slots", "uncertainty", "position"])
+    # Partial indexes over the open items, in each queue order (the queue's next item is their first).
+    open_ = {"sqlite_where": sa.text("open_slots > 0"), "postgresql_where": sa.text("open_slots > 0")}
+    op.create_index("ix_items_open_position", "items", ["position"], **open_)
+    op.create_index("ix_items_open_uncertainty", "items", [sa.text("uncertainty DESC"), "position"], **open_)
     op.create_index(
-        "ix_items_open_disagreement", "items", ["open_slots", "disagreement", "uncertainty", "position"]
+        "ix_items_open_disagreement",
+        "items",
+        [sa.text("disagreement DESC"), sa.text("uncertainty DESC"), "position"],
+        **open_,
     )
     op.create_index("ix_items_conflict", "items", ["conflict"])
     _forget_repeated_undos()
