@@ -46,6 +46,8 @@ from nerd.review.users import Role, add_user, new_token
 LABELS = ["PER", "ORG", "LOC", "MISC"]
 EARLIER = [f"earlier{n}" for n in range(20)]
 REVIEWERS = [f"reviewer{n}" for n in range(8)]
+# Between a reviewer's answer and their next key: 0 is a script hammering the server, back to back.
+THINK_S = 0.0
 WORDS = "the of and to in a is that for on was with he it as his at by from Reuters said Monday".split()
 
 
@@ -183,6 +185,7 @@ def team(db: str, store: ReviewStore, steps: int) -> dict[str, Any]:
             if status != 201:
                 errors.append(f"{name} decision {status}")
             status, _, progress_ms = call(connection, tokens[name], "GET", "/api/progress")
+            time.sleep(THINK_S)
             with lock:
                 times["next"].append(next_ms)
                 times["decision"].append(decision_ms)
@@ -309,18 +312,25 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=100, help="items each of the 8 reviewers decides")
     parser.add_argument("--skip-init", action="store_true")
+    parser.add_argument("--reviewers", type=int, default=8, help="scripted reviewers at once")
+    parser.add_argument("--think-ms", type=float, default=0.0, help="each reviewer's pause between sentences")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--json", type=Path)
     arguments = parser.parse_args()
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as directory:
-        db = str(Path(directory) / "bench.db")
-        tick = time.perf_counter()
-        store = filled_review(db, arguments.items, arguments.items)
-        results["sqlite"] = {
-            "fill_s": round(time.perf_counter() - tick, 1),
-            **team(db, store, arguments.steps),
-        }
-        store.close()
+    global THINK_S
+    THINK_S = arguments.think_ms / 1000
+    REVIEWERS[:] = [f"reviewer{n}" for n in range(arguments.reviewers)]
+    results: dict[str, Any] = {"think_ms": arguments.think_ms}
+    if not arguments.no_sqlite:
+        with tempfile.TemporaryDirectory() as directory:
+            db = str(Path(directory) / "bench.db")
+            tick = time.perf_counter()
+            store = filled_review(db, arguments.items, arguments.items)
+            results["sqlite"] = {
+                "fill_s": round(time.perf_counter() - tick, 1),
+                **team(db, store, arguments.steps),
+            }
+            store.close()
     if arguments.postgres:
         from sqlalchemy import create_engine
 

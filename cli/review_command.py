@@ -24,7 +24,7 @@ review_app = typer.Typer(
 
 DB_HELP = "The review database: a SQLite file, or a URL (postgresql://user@host/db)."
 # What the review extra brings; without one of them every review command says so in one line.
-EXTRA_MODULES = ("sqlalchemy", "alembic", "argon2", "itsdangerous", "psycopg")
+EXTRA_MODULES = ("sqlalchemy", "alembic", "argon2", "itsdangerous", "psycopg", "orjson")
 
 
 review_app.add_typer(users_app)
