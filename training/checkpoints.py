@@ -9,11 +9,13 @@ epoch's, never half of one.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from nerd.atomic import new_file_mode
 from nerd.errors import ConfigError, InputError
 from nerd.training.records import Progress
 
@@ -93,3 +95,16 @@ def restore_checkpoint(out_dir: Path, model: Any, optimizer: Any, fingerprint: s
 def remove_checkpoint(out_dir: Path) -> None:
     """Drop the checkpoint once the run is complete (it is several times the model's size)."""
     shutil.rmtree(out_dir / CHECKPOINT_DIR, ignore_errors=True)
+
+
+def save_best(model: Any, out_dir: Path) -> None:
+    """Swap the best weights (and config) into the run directory, file by file with atomic renames."""
+    staging = Path(tempfile.mkdtemp(prefix=".best-", dir=out_dir))
+    try:
+        model.save_pretrained(staging, safe_serialization=True)
+        for written in staging.iterdir():
+            # safetensors writes its file 0600; the weights are as readable as the run's other files.
+            os.chmod(written, new_file_mode())
+            os.replace(written, out_dir / written.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -19,8 +19,9 @@ from nerd.scoring import Scores
 from nerd.training.base_model import offline
 from nerd.training.card import write_card
 from nerd.training.card_content import build_card
-from nerd.training.checkpoints import remove_checkpoint, save_checkpoint
-from nerd.training.loop import LoopObserver, TrainingState, save_best, set_up, train_while_improving
+from nerd.training.checkpoints import remove_checkpoint, save_best, save_checkpoint
+from nerd.training.loop import EpochStep, LoopObserver, dev_evaluator, epoch_batches, train_while_improving
+from nerd.training.model_setup import TrainingState, set_up
 from nerd.training.plots import plot_learning_curves, plot_schedule
 from nerd.training.preparation import Prepared
 from nerd.training.records import EpochRecord, Progress
@@ -101,29 +102,36 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
     out_dir = options.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     digest = fingerprint(prepared, options.seed)
-    state = set_up(
+    state, resumed = set_up(
         prepared, options.seed, options.device, options.threads, out_dir if options.resume else None, digest
     )
     main = state.accelerator.is_main_process
     if main and not options.resume:
         prepared.base_model.tokenizer.save_pretrained(out_dir)
-    observer.run_started(options.seed, state.start_epoch, prepared.hyperparameters.epochs)
+    observer.run_started(options.seed, resumed.start_epoch, prepared.hyperparameters.epochs)
+    # The driver's tally of the run: the loop yields epochs, this keeps (and saves) what they add up to.
+    tally = Tally(list(resumed.history), resumed.best_epoch, resumed.best_f1)
 
     def wall() -> float:
-        return state.elapsed_before + time.perf_counter() - started
+        return resumed.elapsed_before + time.perf_counter() - started
 
+    epochs = epoch_batches(prepared, options.seed, state.accelerator, resumed.start_epoch)
+    loop = train_while_improving(
+        prepared, options.seed, state, epochs, dev_evaluator(prepared, state), observer, resumed
+    )
     try:
-        for step in train_while_improving(prepared, options.seed, state, observer):
+        for step in loop:
+            tally.add(step)
             if main:  # every process holds the same weights and verdict: one writes
                 if step.is_best:
                     save_best(state.bare_model, out_dir)
-                save_checkpoint(out_dir, state.bare_model, state.optimizer, _progress(state, digest, wall()))
+                save_checkpoint(out_dir, state.bare_model, state.optimizer, _progress(tally, digest, wall()))
             state.accelerator.wait_for_everyone()
             observer.epoch_done(step.record)
     except KeyboardInterrupt:
         if main:
-            _write_card(prepared, options, state, "interrupted", wall())
-        done = len(state.history)
+            _write_card(prepared, options, state, tally, "interrupted", wall())
+        done = len(tally.history)
         raise TrainingInterrupted(
             f"interrupted during epoch {done + 1}; {out_dir} holds the checkpoint of epoch {done}: "
             "run the same command with --resume to continue"
@@ -131,46 +139,68 @@ def train_run(prepared: Prepared, options: RunOptions, observer: Observer | None
             else f"interrupted during the first epoch; nothing to resume in {out_dir}"
         ) from None
 
+    # The loop returns before the last epoch only when dev stopped improving.
+    stopped_early = len(tally.history) < prepared.hyperparameters.epochs
     result_card: dict[str, Any] = {}
     if main:
-        status = "early-stopped" if state.stopped_early else "complete"
-        result_card = _write_card(prepared, options, state, status, wall())
+        status = "early-stopped" if stopped_early else "complete"
+        result_card = _write_card(prepared, options, state, tally, status, wall())
         plot_schedule(prepared.plan, str(prepared.schedule), out_dir / "schedule.png")
-        plot_learning_curves(state.history, out_dir / "learning_curves.png")
+        plot_learning_curves(tally.history, out_dir / "learning_curves.png")
         if not options.keep_checkpoint:
             remove_checkpoint(out_dir)
-    best = next(row for row in state.history if row["epoch"] == state.best_epoch)
+    best = next(row for row in tally.history if row["epoch"] == tally.best_epoch)
     return RunResult(
         out_dir=out_dir,
-        history=state.history,
-        best_epoch=state.best_epoch,
+        history=tally.history,
+        best_epoch=tally.best_epoch,
         best_scores=best["dev"],
         wall_seconds=wall(),
-        stopped_early=state.stopped_early,
+        stopped_early=stopped_early,
         card=result_card,
     )
 
 
-def _progress(state: TrainingState, digest: str, wall_seconds: float) -> Progress:
+@dataclass
+class Tally:
+    """The run's epochs so far and its best one (what checkpoints and the card record)."""
+
+    history: list[EpochRecord]
+    best_epoch: int
+    best_f1: float
+
+    def add(self, step: EpochStep) -> None:
+        self.history.append(step.record)
+        dev = step.record["dev"]
+        if step.is_best and dev is not None:
+            self.best_epoch, self.best_f1 = step.record["epoch"], dev["micro"]["f1"]
+
+
+def _progress(tally: Tally, digest: str, wall_seconds: float) -> Progress:
     """What a checkpoint records of the run, so that a resume carries on where it stopped."""
     return {
         "fingerprint": digest,
-        "epochs_done": len(state.history),
-        "best_epoch": state.best_epoch,
-        "best_f1": state.best_f1,
-        "history": state.history,
+        "epochs_done": len(tally.history),
+        "best_epoch": tally.best_epoch,
+        "best_f1": tally.best_f1,
+        "history": tally.history,
         "wall_seconds": wall_seconds,
     }
 
 
 def _write_card(
-    prepared: Prepared, options: RunOptions, state: TrainingState, status: str, wall_seconds: float
+    prepared: Prepared,
+    options: RunOptions,
+    state: TrainingState,
+    tally: Tally,
+    status: str,
+    wall_seconds: float,
 ) -> dict[str, Any]:
     card = build_card(
         prepared,
         options.seed,
-        state.history,
-        state.best_epoch,
+        tally.history,
+        tally.best_epoch,
         status,
         wall_seconds,
         state.device,

@@ -131,7 +131,7 @@ def test_patience_needs_every_epoch_scored():
 def test_the_soft_loss_is_the_cross_entropy_to_the_distribution_scaled_by_the_temperature():
     import torch
 
-    from nerd.training.loop import _loss
+    from nerd.training.loss import batch_loss as _loss
 
     class FixedLogits:
         """A stand-in for the encoder: the same logits whatever the input."""
