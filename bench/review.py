@@ -118,6 +118,8 @@ def filled_review(db: str, items: int, decisions: int) -> ReviewStore:
             .values(open_slots=bindparam("slots"), conflict=bindparam("c")),
             updates,
         )
+    # As autovacuum would have by the time a review holds 100,000 decisions.
+    store.analyze()
     for name in REVIEWERS:
         add_user(store, name, Role.reviewer, "bench password")
     add_user(store, "adjudicator", Role.adjudicator, "bench password")

@@ -189,7 +189,16 @@ class ReviewStore:
             # Bulk inserts: 100,000 sentences in seconds, not the ORM's minutes.
             for start in range(0, len(rows), 5000):
                 session.execute(ItemRow.__table__.insert(), rows[start : start + 5000])
+        if added:
+            self.analyze()
         return added, duplicates
+
+    def analyze(self) -> None:
+        """Fresh planner statistics after a bulk change: PostgreSQL otherwise plans the queue's counts
+        as seq scans until autovacuum comes by (75 ms instead of 2 ms at 100,000 items)."""
+        with self.database.writer.connect() as connection:
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
 
     def item(self, item_id: int) -> ItemRow | None:
         with self.database.reading() as session:
