@@ -118,6 +118,10 @@ def filled_review(db: str, items: int, decisions: int) -> ReviewStore:
             .values(open_slots=bindparam("slots"), conflict=bindparam("c")),
             updates,
         )
+    with store.database.writing() as session:
+        session.execute(
+            text("UPDATE project SET open_items = (SELECT count(*) FROM items WHERE open_slots > 0)")
+        )
     # As autovacuum would have by the time a review holds 100,000 decisions.
     store.analyze()
     for name in REVIEWERS:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from nerd.review.errors import (
     ReviewStoreError,
 )
 from nerd.review.events import DECIDING, Decision, as_decision, now
-from nerd.review.tables import CurrentRow, DecisionRow, ItemRow, LeaseRow, SpanList
+from nerd.review.tables import CurrentRow, DecisionRow, ItemRow, LeaseRow, ProjectRow, SpanList
 
 
 def checked_spans(spans: Sequence[Any], length: int, labels: Sequence[str]) -> SpanList:
@@ -101,7 +101,13 @@ def refresh_item(session: Session, item: ItemRow) -> None:
         .join(CurrentRow, CurrentRow.decision_id == DecisionRow.id)
         .where(CurrentRow.item_id == item.id, CurrentRow.action.in_(DECIDING))
     ).all()
+    was_open = item.open_slots > 0
     item.open_slots = (2 if item.overlap else 1) - len(rows)
+    if was_open != (item.open_slots > 0):
+        change = -1 if was_open else 1
+        session.execute(
+            update(ProjectRow).where(ProjectRow.id == 1).values(open_items=ProjectRow.open_items + change)
+        )
     versions = {(action, tuple(tuple(span) for span in spans or [])) for action, spans in rows}
     item.conflict = len(versions) > 1
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from nerd.review.database import Database
 from nerd.review.errors import LeasedToSomeoneElse, NoSuchItem
 from nerd.review.events import DECIDING, Decision, as_decision
-from nerd.review.tables import OPEN, CurrentRow, DecisionRow, ItemRow, LeaseRow
+from nerd.review.tables import OPEN, CurrentRow, DecisionRow, ItemRow, LeaseRow, ProjectRow
 
 # The PostgreSQL advisory lock that makes serving the next item one step at a time ("nerd" in ASCII).
 QUEUE_LOCK = 0x6E657264
@@ -157,7 +157,7 @@ def progress(session: Session, reviewer: str) -> Progress:
         .select_from(CurrentRow)
         .where(CurrentRow.reviewer == reviewer, CurrentRow.action.in_(DECIDING))
     )
-    open_items = session.scalar(select(func.count()).select_from(ItemRow).where(OPEN)) or 0
+    open_items, total = session.execute(select(ProjectRow.open_items, ProjectRow.item_total)).one()
     # Open items this reviewer already decided (their half of an overlap item): few, by an index.
     mine_open = session.scalar(
         select(func.count())
@@ -165,7 +165,6 @@ def progress(session: Session, reviewer: str) -> Progress:
         .join(ItemRow, ItemRow.id == CurrentRow.item_id)
         .where(CurrentRow.reviewer == reviewer, CurrentRow.action.in_(DECIDING), OPEN)
     )
-    total = session.scalar(select(func.count()).select_from(ItemRow)) or 0
     count, first, last = session.execute(
         select(func.count(), func.min(DecisionRow.at), func.max(DecisionRow.at)).where(
             DecisionRow.reviewer == reviewer, DecisionRow.action != "undo"

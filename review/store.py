@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from nerd.review import decisions, queue
 from nerd.review.database import Database, database_url, sqlite_path
@@ -96,6 +96,8 @@ class ReviewStore:
                         definitions=dict(definitions or {}),
                         created=now(),
                         session_key=secrets.token_hex(32),
+                        open_items=0,
+                        item_total=0,
                     )
                 )
             elif list(project.labels) != list(labels):
@@ -189,6 +191,11 @@ class ReviewStore:
             # Bulk inserts: 100,000 sentences in seconds, not the ORM's minutes.
             for start in range(0, len(rows), 5000):
                 session.execute(ItemRow.__table__.insert(), rows[start : start + 5000])
+            session.execute(
+                update(ProjectRow)
+                .where(ProjectRow.id == 1)
+                .values(open_items=ProjectRow.open_items + added, item_total=ProjectRow.item_total + added)
+            )
         if added:
             self.analyze()
         return added, duplicates

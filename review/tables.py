@@ -50,6 +50,10 @@ class ProjectRow(Base):
     definitions: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     # Signs session cookies: a cookie of one database opens no other. Never sent to a browser.
     session_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # How many items are still open, and how many there are: kept with each decision, so that a
+    # reviewer's progress reads two numbers instead of counting 100,000 rows after every key.
+    open_items: Mapped[int] = mapped_column(Integer, default=0)
+    item_total: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ItemRow(Base):

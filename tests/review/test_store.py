@@ -189,6 +189,9 @@ def test_the_standing_decisions_are_what_replaying_the_events_gives(tmp_path_fac
             d for d in store.standing([item.id]).get(item.id, {}).values() if d.action in ("accept", "reject")
         ]
         assert item.open_slots == 2 - len(deciding)
+    # The open items counted with each decision are the open items there are.
+    assert store.progress("nobody").remaining == sum(1 for item in store.items() if item.open_slots > 0)
+    assert store.progress("nobody").total == 3
 
 
 def test_the_history_is_one_s_own_newest_first_and_searchable_in_any_script(db):

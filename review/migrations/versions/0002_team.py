@@ -23,6 +23,8 @@ def upgrade() -> None:
     with op.batch_alter_table("project") as batch:
         batch.add_column(sa.Column("definitions", sa.JSON, nullable=True))
         batch.add_column(sa.Column("session_key", sa.String(128), nullable=True))
+        batch.add_column(sa.Column("open_items", sa.Integer, nullable=False, server_default="0"))
+        batch.add_column(sa.Column("item_total", sa.Integer, nullable=False, server_default="0"))
     with op.batch_alter_table("items") as batch:
         batch.add_column(sa.Column("open_slots", sa.Integer, nullable=False, server_default="1"))
         batch.add_column(sa.Column("conflict", sa.Boolean, nullable=False, server_default=sa.false()))
@@ -70,6 +72,12 @@ def upgrade() -> None:
         sa.Column("created", sa.String(40), nullable=False),
     )
     _fill_standing_decisions()
+    op.execute(
+        sa.text(
+            "UPDATE project SET open_items = (SELECT count(*) FROM items WHERE open_slots > 0), "
+            "item_total = (SELECT count(*) FROM items)"
+        )
+    )
     op.execute(
         sa.text("UPDATE project SET session_key = :key, format_version = 2").bindparams(
             key=secrets.token_hex(32)
