@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from nerd.cli.console import console, exit_on_error
+
+if TYPE_CHECKING:
+    from nerd.review.store import ReviewStore
 
 users_app = typer.Typer(
     name="users",
@@ -18,6 +21,16 @@ users_app = typer.Typer(
 
 DB_HELP = "The review database: a SQLite file, or a URL (postgresql://user@host/db)."
 NAME_HELP = "The person's name as shown on the page (any script; spaces and apostrophes are fine)."
+
+
+def _review(db: str) -> ReviewStore:
+    """The review database, checked to be one of this nerd's revision (imported late: the CLI
+    starts without SQLAlchemy)."""
+    from nerd.review.store import ReviewStore
+
+    store = ReviewStore(db)
+    store.project()
+    return store
 
 
 def _password(password_file: Path | None, *, confirm: bool = True) -> str:
@@ -57,13 +70,11 @@ def add_cli(
     """Add a user who can sign in to the review page (or use the API with a token)."""
     with exit_on_error():
         from nerd.errors import ConfigError
-        from nerd.review.store import ReviewStore
         from nerd.review.users import Role, add_user
 
         if role not in {r.value for r in Role}:
             raise ConfigError(f"--role {role}: one of {', '.join(r.value for r in Role)}")
-        store = ReviewStore(db)
-        store.project()
+        store = _review(db)
         password = None if no_password else _password(password_file)
         user = add_user(store, name, Role(role), password)
         console.print(f"{user.name} added as {user.role.value} to {db}", soft_wrap=True)
@@ -73,11 +84,9 @@ def add_cli(
 def list_cli(db: Annotated[str, typer.Argument(help=DB_HELP)]) -> None:
     """The users, their roles, and whether they can sign in."""
     with exit_on_error():
-        from nerd.review.store import ReviewStore
         from nerd.review.users import list_users
 
-        store = ReviewStore(db)
-        store.project()
+        store = _review(db)
         table = Table(title=f"Users of {db}", title_justify="left")
         for column in ("name", "role", "password", "token", "state"):
             table.add_column(column)
@@ -98,11 +107,9 @@ def disable_cli(
 ) -> None:
     """Stop a user from signing in; their sessions and token stop working at once, their decisions stay."""
     with exit_on_error():
-        from nerd.review.store import ReviewStore
         from nerd.review.users import disable_user
 
-        store = ReviewStore(db)
-        store.project()
+        store = _review(db)
         console.print(f"{disable_user(store, name).name} disabled", soft_wrap=True)
 
 
@@ -112,11 +119,9 @@ def enable_cli(
 ) -> None:
     """Let a disabled user sign in again."""
     with exit_on_error():
-        from nerd.review.store import ReviewStore
         from nerd.review.users import enable_user
 
-        store = ReviewStore(db)
-        store.project()
+        store = _review(db)
         console.print(f"{enable_user(store, name).name} enabled", soft_wrap=True)
 
 
@@ -135,11 +140,9 @@ def password_cli(
 ) -> None:
     """Set a user's password."""
     with exit_on_error():
-        from nerd.review.store import ReviewStore
         from nerd.review.users import set_password
 
-        store = ReviewStore(db)
-        store.project()
+        store = _review(db)
         console.print(
             f"{set_password(store, name, _password(password_file)).name}: password set", soft_wrap=True
         )
@@ -152,10 +155,8 @@ def token_cli(
     """Make a new personal API token for a user (the old one stops working). It is printed once, to
     stdout, and kept only as a hash: send it as Authorization: Bearer TOKEN."""
     with exit_on_error():
-        from nerd.review.store import ReviewStore
         from nerd.review.users import new_token
 
-        store = ReviewStore(db)
-        store.project()
+        store = _review(db)
         # Plain stdout, no rich markup or wrapping: the token is meant to be piped into a file.
         typer.echo(new_token(store, name))

@@ -54,6 +54,16 @@ def standing(database: Database, item_ids: Sequence[int] | None = None) -> dict[
     return found
 
 
+def _held_by_others(reviewer: str, now: int) -> Any:
+    """How many other reviewers hold the item now (a correlated count over its leases)."""
+    return (
+        select(func.count())
+        .select_from(LeaseRow)
+        .where(LeaseRow.item_id == ItemRow.id, LeaseRow.reviewer != reviewer, LeaseRow.expires > now)
+        .scalar_subquery()
+    )
+
+
 def _open_to(reviewer: str, now: int) -> list[Any]:
     """The conditions of an item this reviewer may be served: still open, not decided by them, and
     not held by as many others as it has slots."""
@@ -62,28 +72,17 @@ def _open_to(reviewer: str, now: int) -> list[Any]:
         .where(CurrentRow.item_id == ItemRow.id, CurrentRow.reviewer == reviewer)
         .exists()
     )
-    held = (
-        select(func.count())
-        .select_from(LeaseRow)
-        .where(LeaseRow.item_id == ItemRow.id, LeaseRow.reviewer != reviewer, LeaseRow.expires > now)
-        .scalar_subquery()
-    )
-    return [OPEN, ~mine, held < ItemRow.open_slots]
+    return [OPEN, ~mine, _held_by_others(reviewer, now) < ItemRow.open_slots]
 
 
 def _skipped_by(reviewer: str, now: int) -> list[Any]:
+    """The conditions of an item this reviewer skipped and may be served again."""
     skipped = (
         select(CurrentRow.item_id)
         .where(CurrentRow.item_id == ItemRow.id, CurrentRow.reviewer == reviewer, CurrentRow.action == "skip")
         .exists()
     )
-    held = (
-        select(func.count())
-        .select_from(LeaseRow)
-        .where(LeaseRow.item_id == ItemRow.id, LeaseRow.reviewer != reviewer, LeaseRow.expires > now)
-        .scalar_subquery()
-    )
-    return [OPEN, skipped, held < ItemRow.open_slots]
+    return [OPEN, skipped, _held_by_others(reviewer, now) < ItemRow.open_slots]
 
 
 def lease(session: Session, item_id: int, reviewer: str, lease_s: int) -> int:
