@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from nerd.review.auth import Adjudicator, Person, Settings, Store
-from nerd.review.errors import NotSignedIn
+from nerd.review.errors import NoSuchItem, NotSignedIn
 from nerd.review.events import Decision
 from nerd.review.exporting import ExportCounts, conll_block, reviewed_sentences, training_record
 from nerd.review.schemas import (
@@ -146,7 +146,6 @@ async def queue(
 @api.get("/items/{item_id}", response_model=ItemOut, responses={404: PROBLEM})
 async def item(item_id: ItemId, person: Person, store: Store) -> ItemOut:
     """One sentence with the teacher's and the model's suggestions, and your decision on it."""
-    from nerd.review.errors import NoSuchItem
 
     row = await run_in_threadpool(store.item, item_id)
     if row is None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -73,23 +73,26 @@ def sqlite_path(db: str | Path) -> Path | None:
     return None
 
 
-def _sqlite_pragmas(connection: Any, _: Any) -> None:
+def _sqlite_pragmas(connection: Any, _: Any, synchronous: str = "FULL") -> None:
     # Transactions are begun by the engine's "begin" hook below, not by the driver's guesswork.
     connection.isolation_level = None
     cursor = connection.cursor()
     # WAL: readers never block the writer; FULL: a committed decision is on disk before it is answered.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
-def _sqlite_engine(path: Path, *, create: bool, begin: str) -> Engine:
+def _sqlite_engine(path: Path, *, create: bool, begin: str, durable: bool = True) -> Engine:
     # mode=rw: SQLite opens an existing file only (a URI filename; rwc creates it).
     uri = f"file:{quote(str(path.absolute()))}?mode={'rwc' if create else 'rw'}"
     engine = create_engine(f"sqlite:///{uri}&uri=true", connect_args={"check_same_thread": False})
-    event.listen(engine, "connect", _sqlite_pragmas)
+    synchronous = "FULL" if durable else "NORMAL"
+    event.listen(
+        engine, "connect", lambda connection, record: _sqlite_pragmas(connection, record, synchronous)
+    )
     event.listen(engine, "begin", lambda connection: connection.exec_driver_sql(begin))
     return engine
 
@@ -112,6 +115,11 @@ class Database:
                 raise NoDatabase(f"{self.path}: no review database there (nerd review init makes one)")
             self.reader = _sqlite_engine(self.path, create=create, begin="BEGIN")
             self.writer = _sqlite_engine(self.path, create=create, begin="BEGIN IMMEDIATE")
+            # Leases only: a lease lost in a crash costs nothing (the item is served again), so its
+            # commit does not wait for the disk (WAL, synchronous=NORMAL); a decision's always does.
+            self.lease_writer = _sqlite_engine(
+                self.path, create=create, begin="BEGIN IMMEDIATE", durable=False
+            )
             self._lock: threading.Lock | contextlib.nullcontext[None] = _write_lock(self.path)
             return
         self._lock = contextlib.nullcontext()
@@ -122,6 +130,7 @@ class Database:
         except (SQLAlchemyError, ImportError, ValueError) as error:
             raise ReviewStoreError(f"{self.where}: cannot open the database: {error}") from None
         self.writer = self.reader
+        self.lease_writer = self.reader
 
     @property
     def dialect(self) -> str:
@@ -156,9 +165,13 @@ class Database:
             yield session
 
     @contextlib.contextmanager
-    def writing(self) -> Iterator[Session]:
-        """One transaction, committed when the block ends (after the file check), rolled back on error."""
-        with self._lock, self.errors(), Session(self.writer) as session:
+    def writing(self, *, durable: bool = True) -> Iterator[Session]:
+        """One transaction, committed when the block ends (after the file check), rolled back on error.
+        ``durable=False`` (leases): the commit does not wait for the disk."""
+        engine = self.writer if durable else self.lease_writer
+        with self._lock, self.errors(), Session(engine) as session:
+            if not durable and self.dialect == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit = off"))
             yield session
             session.flush()
             self.check_file()
@@ -197,6 +210,5 @@ class Database:
             ) from None
 
     def dispose(self) -> None:
-        self.reader.dispose()
-        if self.writer is not self.reader:
-            self.writer.dispose()
+        for engine in {self.reader, self.writer, self.lease_writer}:
+            engine.dispose()

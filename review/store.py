@@ -318,12 +318,12 @@ class ReviewStore:
     ) -> tuple[ItemRow, int] | None:
         """The item this reviewer works on now, leased to them, and the lease's expiry: the one they
         hold, else the next in the queue no one else holds; None when nothing is left."""
-        with self.database.writing() as session:
+        with self.database.writing(durable=False) as session:
             return queue.next_item(session, self.database.dialect, reviewer, order, lease_s)
 
     def renew(self, item_id: int, reviewer: str, lease_s: int = LEASE_S) -> int:
         """Extend the reviewer's lease of an item; returns its new expiry (seconds since the epoch)."""
-        with self.database.writing() as session:
+        with self.database.writing(durable=False) as session:
             return queue.renew(session, item_id, reviewer, lease_s)
 
     def queue(self, reviewer: str, order: Order = "given", limit: int | None = None) -> list[int]:
