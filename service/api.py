@@ -12,25 +12,21 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from nerd.errors import NerdError
 from nerd.model_bundle import NotABundle
 from nerd.service.auth import ADMIN_PREFIX, admin_bearer, api_bearer
-from nerd.service.entities import entities_in_text, entities_in_tokens
+from nerd.service.engine import EntityEngine
 from nerd.service.json_body import StrictJSONRoute
 from nerd.service.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from nerd.service.micro_batcher import MicroBatcher
 from nerd.service.model_holder import ModelHolder, NotReady, public_verification
 from nerd.service.problems import NotFound, OverLimit, ReloadForbidden, ReloadRefused
 from nerd.service.schemas import (
     EntitiesRequest,
     EntitiesResponse,
     ModelInfo,
-    ModelRef,
     Problem,
     ReloadRequest,
-    ResultOut,
 )
 from nerd.service.settings import ServiceSettings
 from nerd.tagging.bundle_tagger import BundleTagger
 from nerd.tagging.reading import Reading
-from nerd.tokenization import tokenize
 
 STATIC = Path(__file__).with_name("static")
 
@@ -45,19 +41,19 @@ async def get_holder(request: Request) -> ModelHolder:
     return request.app.state.holder
 
 
-async def get_batcher(request: Request) -> MicroBatcher:
-    return request.app.state.batcher
+async def get_engine(request: Request) -> EntityEngine:
+    return request.app.state.engine
 
 
-async def get_engine(request: Request) -> BundleTagger:
+async def get_tagger(request: Request) -> BundleTagger:
     """The model that answers this request; :class:`NotReady` (503) while there is none."""
     return request.app.state.holder.require()
 
 
 Settings = Annotated[ServiceSettings, Depends(get_settings)]
 Holder = Annotated[ModelHolder, Depends(get_holder)]
-Batcher = Annotated[MicroBatcher, Depends(get_batcher)]
-Engine = Annotated[BundleTagger, Depends(get_engine)]
+Engine = Annotated[EntityEngine, Depends(get_engine)]
+Tagger = Annotated[BundleTagger, Depends(get_tagger)]
 
 health = APIRouter(tags=["health"])
 # The keys are enforced by KeyGuard before any body is read; these declare them in the OpenAPI schema.
@@ -95,12 +91,12 @@ def readyz(holder: Holder) -> dict[str, str]:
     """The model is loaded, verified, warmed up and on the provider that was asked for."""
     if not holder.ready:
         raise NotReady(holder.not_ready_reason or "not ready")
-    engine = holder.require()
+    tagger = holder.require()
     return {
         "status": "ready",
-        "runtime": engine.runtime,
-        "provider": engine.device,
-        "model": engine.manifest.name,
+        "runtime": tagger.runtime,
+        "provider": tagger.device,
+        "model": tagger.manifest.name,
     }
 
 
@@ -125,35 +121,6 @@ def _check_limits(body: EntitiesRequest, settings: ServiceSettings) -> list[Any]
     return items
 
 
-# Above this many bytes a request's sub-tokens are counted off the event loop (tokenising 64 texts of
-# 20,000 characters takes long enough to hold every other connection).
-INLINE_COUNT_BYTES = 16_384
-
-
-async def _subtoken_costs(
-    words: list[list[str]], engine: BundleTagger, settings: ServiceSettings
-) -> list[int]:
-    """A text's cost is its sub-tokens, not its characters: what the cap and the batcher's lanes read.
-
-    A sub-token covers at least one byte of its word, plus at most one marker token a word (byte-level
-    BPE, SentencePiece), so a text whose bound stays under both the cap and one model call's size needs
-    no tokenising here: typical sentences cost nothing extra. Only the others are counted exactly.
-    """
-    costs = [sum(len(word.encode("utf-8", "surrogatepass")) + 1 for word in text) for text in words]
-    threshold = min(settings.max_text_tokens, settings.max_batch_tokens)
-    counted = [index for index, bound in enumerate(costs) if bound > threshold]
-    if not counted:
-        return costs
-    texts = [words[index] for index in counted]
-    if sum(costs[index] for index in counted) > INLINE_COUNT_BYTES:
-        exact = await asyncio.get_running_loop().run_in_executor(None, engine.subtokens, texts)
-    else:
-        exact = engine.subtokens(texts)
-    for index, cost in zip(counted, exact, strict=True):
-        costs[index] = cost
-    return costs
-
-
 @v1.post(
     "/entities",
     response_model=EntitiesResponse,
@@ -166,60 +133,37 @@ async def _subtoken_costs(
     },
 )
 async def entities(
-    body: EntitiesRequest, request: Request, settings: Settings, engine: Engine, batcher: Batcher
+    body: EntitiesRequest, request: Request, settings: Settings, engine: Engine
 ) -> EntitiesResponse:
     """Entities in each text, in input order, with character offsets into the text."""
     items = _check_limits(body, settings)
     reading = Reading(body.aggregation or settings.aggregation, body.decoding or settings.decoding)
     if body.tokens is not None:
-        words = [list(tokens) for tokens in body.tokens]
+        results, model = await engine.entities(tokens=body.tokens, reading=reading)
     else:
-        split = [tokenize(text) for text in items]
-        words = [[word.text for word in text_words] for text_words in split]
-    costs = await _subtoken_costs(words, engine, settings)
-    for index, cost in enumerate(costs):
-        if cost > settings.max_text_tokens:
-            raise OverLimit(
-                f"text {index}: {cost} sub-tokens, over the limit of {settings.max_text_tokens} "
-                "(NERD_MAX_TEXT_TOKENS)"
-            )
-    predictions = await batcher.submit(words, reading, costs)  # Overloaded: 503 (service/problems.py)
-    results = []
-    for index, predicted in enumerate(predictions):
-        if body.tokens is not None:
-            found = entities_in_tokens(body.tokens[index], predicted)
-        else:
-            found = entities_in_text(items[index], split[index], predicted)
-        results.append(ResultOut(entities=[vars(entity) for entity in found], truncated=predicted.truncated))
+        results, model = await engine.entities(texts=items, reading=reading)
     request.app.state.metrics.texts.inc(len(items))
     log_fields: dict[str, Any] = {"texts": len(items), "entities": sum(len(r.entities) for r in results)}
     if settings.log_texts:
         log_fields["input"] = items
     request.scope["state"]["log_fields"] = log_fields
-    manifest = engine.manifest
-    model = ModelRef(
-        name=manifest.name,
-        version=manifest.created,
-        sha256=engine.model_sha256,
-        bundle_sha256=engine.bundle_sha256,
-    )
     return EntitiesResponse(model=model, results=results)
 
 
 @v1.get("/model", response_model=ModelInfo, responses={503: {"model": Problem}})
-def model_info(engine: Engine, holder: Holder) -> ModelInfo:
+def model_info(tagger: Tagger, holder: Holder) -> ModelInfo:
     """Labels, variant, producer versions, checksums, verification and training summary of the model."""
-    manifest = engine.manifest
+    manifest = tagger.manifest
     return ModelInfo(
         name=manifest.name,
-        bundle_sha256=engine.bundle_sha256,
+        bundle_sha256=tagger.bundle_sha256,
         variant=manifest.variant,
         labels=manifest.labels,
         entity_types=sorted({label[2:] for label in manifest.labels if label != "O"}),
         max_length=manifest.max_length,
         word_shapes=manifest.word_shapes,
-        runtime=engine.runtime,
-        provider=engine.device,
+        runtime=tagger.runtime,
+        provider=tagger.device,
         versions=manifest.producers,
         files=manifest.files,
         verification=public_verification(manifest.verification),

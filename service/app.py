@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
@@ -14,13 +14,12 @@ from nerd import __version__
 from nerd.errors import ConfigError
 from nerd.service.api import admin, health, page, v1
 from nerd.service.auth import KeyGuard
+from nerd.service.engine import EntityEngine
 from nerd.service.metrics import ServiceMetrics
-from nerd.service.micro_batcher import MicroBatcher
 from nerd.service.middleware import AccessLog, BodyLimit
 from nerd.service.model_holder import ModelHolder
 from nerd.service.problems import register_problem_handlers
 from nerd.service.settings import ServiceSettings
-from nerd.tagging.reading import Reading, WordPredictions
 
 log = logging.getLogger("nerd.service")
 
@@ -35,44 +34,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         )
     metrics = ServiceMetrics()
     holder = ModelHolder(settings, settings.model_dir)
-
-    def run(words: list[list[str]], reading: Reading) -> list:
-        # Read the engine per call: a reload swaps it between batches, never inside one.
-        return holder.require().analyse(
-            words,
-            aggregation=reading.aggregation,
-            decoding=reading.decoding,
-            batch_size=settings.max_batch_size,
-            max_tokens=settings.max_batch_tokens,
-            stride=settings.stride,
-        )
-
-    def steps(words: list[str], reading: Reading) -> Generator[None, None, WordPredictions]:
-        # A long text keeps the engine it started on until its last call.
-        (predictions,) = yield from holder.require().analyse_steps(
-            [words],
-            aggregation=reading.aggregation,
-            decoding=reading.decoding,
-            batch_size=settings.max_batch_size,
-            max_tokens=settings.max_batch_tokens,
-            stride=settings.stride,
-        )
-        return predictions
+    engine = EntityEngine(holder, settings, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.get_running_loop().run_in_executor(None, holder.load)
-        batcher = MicroBatcher(
-            run,
-            max_batch_size=settings.max_batch_size,
-            max_wait=settings.max_wait_ms / 1000,
-            queue_size=settings.queue_size,
-            metrics=metrics,
-            long_cost=settings.max_batch_tokens,
-            steps=steps,
-        )
-        batcher.start()
-        app.state.batcher = batcher
+        await engine.start()
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(
@@ -84,7 +50,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal.SIGHUP)
-            await batcher.stop()
+            await engine.stop()
 
     app = FastAPI(
         title="nerd",
@@ -97,6 +63,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.holder = holder
+    app.state.engine = engine
     app.state.metrics = metrics
     app.state.api_keys = settings.accepted_keys()
     app.state.admin_keys = settings.admin_keys_accepted()
