@@ -106,7 +106,7 @@ def metrics(request: Request) -> Response:
     return Response(request.app.state.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
 
-def _check_limits(body: EntitiesRequest, settings: ServiceSettings) -> list[Any]:
+def check_limits(body: EntitiesRequest, settings: ServiceSettings) -> list[Any]:
     items: list[Any] = [body.text] if body.text is not None else (body.texts or body.tokens or [])
     if len(items) > settings.max_texts:
         raise OverLimit(
@@ -136,7 +136,7 @@ async def entities(
     body: EntitiesRequest, request: Request, settings: Settings, engine: Engine
 ) -> EntitiesResponse:
     """Entities in each text, in input order, with character offsets into the text."""
-    items = _check_limits(body, settings)
+    items = check_limits(body, settings)
     reading = Reading(body.aggregation or settings.aggregation, body.decoding or settings.decoding)
     if body.tokens is not None:
         results, model = await engine.entities(tokens=body.tokens, reading=reading)

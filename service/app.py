@@ -15,6 +15,8 @@ from nerd.errors import ConfigError
 from nerd.service.api import admin, health, page, v1
 from nerd.service.auth import KeyGuard
 from nerd.service.engine import EntityEngine
+from nerd.service.entities_fast_path import PATH as ENTITIES_PATH
+from nerd.service.entities_fast_path import EntitiesFastPath
 from nerd.service.metrics import ServiceMetrics
 from nerd.service.middleware import AccessLog, BodyLimit
 from nerd.service.model_holder import ModelHolder
@@ -72,7 +74,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(v1)
     app.include_router(admin)
     app.include_router(page)
-    # The last added runs first: the access log sees everything, keys are checked before the body limit.
+    # The last added runs first: the access log sees everything, keys are checked before the body limit,
+    # and a well-formed /v1/entities request is answered before FastAPI's routing.
+    route = next(route for route in v1.routes if getattr(route, "path", None) == ENTITIES_PATH)
+    app.add_middleware(EntitiesFastPath, engine=engine, settings=settings, route=route)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_s)
     app.add_middleware(KeyGuard, api_keys=app.state.api_keys, admin_keys=app.state.admin_keys)
     app.add_middleware(AccessLog, metrics=metrics)

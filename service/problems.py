@@ -7,10 +7,11 @@ template and infinity do. No route builds an error response of its own.
 
 from __future__ import annotations
 
+import json
 from typing import ClassVar
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from nerd.errors import NerdError
 from nerd.service.micro_batcher import Overloaded
@@ -50,23 +51,29 @@ class NotFound(ServiceProblem):
     status_code = 404
 
 
-async def _problem(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, ServiceProblem)
-    return JSONResponse(
-        {"detail": error.detail}, status_code=error.status_code, headers=error.headers or None
-    )
+def problem_body(error: Exception) -> tuple[int, bytes, dict[str, str]] | None:
+    """The status, JSON body and headers that answer ``error``; None for an error that is not a problem."""
+    if isinstance(error, ServiceProblem):
+        return error.status_code, _detail(error.detail), error.headers
+    if isinstance(error, NotReady):
+        return 503, _detail(str(error) or "not ready"), {}
+    if isinstance(error, Overloaded):
+        return 503, _detail("server busy: queue full"), {"Retry-After": "1"}
+    return None
 
 
-async def _not_ready(request: Request, error: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(error) or "not ready"}, status_code=503)
+def _detail(detail: str) -> bytes:
+    return json.dumps({"detail": detail}, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-async def _overloaded(request: Request, error: Exception) -> JSONResponse:
-    return JSONResponse({"detail": "server busy: queue full"}, status_code=503, headers={"Retry-After": "1"})
+async def _answer(request: Request, error: Exception) -> Response:
+    answer = problem_body(error)
+    assert answer is not None
+    status, payload, headers = answer
+    return Response(payload, status_code=status, headers=headers or None, media_type="application/json")
 
 
 def register_problem_handlers(app: FastAPI) -> None:
     """One handler per error type: the service's own problems, no model (yet), a full queue."""
-    app.add_exception_handler(ServiceProblem, _problem)
-    app.add_exception_handler(NotReady, _not_ready)
-    app.add_exception_handler(Overloaded, _overloaded)
+    for kind in (ServiceProblem, NotReady, Overloaded):
+        app.add_exception_handler(kind, _answer)
