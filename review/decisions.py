@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,59 @@ def checked_spans(spans: Sequence[Any], length: int, labels: Sequence[str]) -> S
     return checked
 
 
+# The statements of a decision, built once (an UPDATE's own parameters are named b_*, as SQLAlchemy
+# reserves a column's name for its SET clause): each request then only binds its values (SQLAlchemy Core,
+# not the ORM's unit of work: a decision is a handful of single-row statements, and building and
+# flushing ORM objects for them cost more than the SQL itself).
+_DECISIONS = DecisionRow.__table__
+_CURRENT = CurrentRow.__table__
+_LEASES = LeaseRow.__table__
+_ITEMS = ItemRow.__table__
+_ITEM = select(
+    _ITEMS.c.id, _ITEMS.c.tokens, _ITEMS.c.overlap, _ITEMS.c.open_slots, _ITEMS.c.teacher, _ITEMS.c.model
+).where(_ITEMS.c.id == bindparam("item_id"))
+_BY_CLIENT_ID = select(_DECISIONS).where(
+    _DECISIONS.c.reviewer == bindparam("reviewer"), _DECISIONS.c.client_id == bindparam("client_id")
+)
+_MINE = select(_CURRENT.c.decision_id, _CURRENT.c.action).where(
+    _CURRENT.c.item_id == bindparam("item_id"), _CURRENT.c.reviewer == bindparam("reviewer")
+)
+_OTHERS_DECIDED = select(_CURRENT.c.reviewer).where(
+    _CURRENT.c.item_id == bindparam("item_id"),
+    _CURRENT.c.reviewer != bindparam("reviewer"),
+    _CURRENT.c.action.in_(DECIDING),
+)
+_LEASES_OF_ITEM = select(_LEASES.c.reviewer, _LEASES.c.expires).where(
+    _LEASES.c.item_id == bindparam("item_id")
+)
+_STANDING_VERSIONS = (
+    select(_DECISIONS.c.action, _DECISIONS.c.spans)
+    .join(_CURRENT, _CURRENT.c.decision_id == _DECISIONS.c.id)
+    .where(_CURRENT.c.item_id == bindparam("item_id"), _CURRENT.c.action.in_(DECIDING))
+)
+_ITEM_COUNTS = (
+    update(_ITEMS)
+    .where(_ITEMS.c.id == bindparam("b_item_id"))
+    .values(open_slots=bindparam("b_open_slots"), conflict=bindparam("b_conflict"))
+)
+_OPEN_ITEMS = (
+    update(ProjectRow.__table__)
+    .where(ProjectRow.__table__.c.id == 1)
+    .values(open_items=ProjectRow.__table__.c.open_items + bindparam("change"))
+)
+_STAND = (
+    update(_CURRENT)
+    .where(_CURRENT.c.item_id == bindparam("b_item_id"), _CURRENT.c.reviewer == bindparam("b_reviewer"))
+    .values(decision_id=bindparam("b_decision_id"), action=bindparam("b_action"))
+)
+_UNSTAND = delete(_CURRENT).where(
+    _CURRENT.c.item_id == bindparam("item_id"), _CURRENT.c.reviewer == bindparam("reviewer")
+)
+_RELEASE = delete(_LEASES).where(
+    _LEASES.c.item_id == bindparam("item_id"), _LEASES.c.reviewer == bindparam("reviewer")
+)
+
+
 def _item(session: Session, item_id: int, *, lock: bool = True) -> ItemRow:
     # FOR UPDATE on PostgreSQL (SQLite holds the whole database's write lock already): two decisions
     # on one item at once are taken one after the other, so open_slots is never counted twice.
@@ -59,82 +112,84 @@ def _item(session: Session, item_id: int, *, lock: bool = True) -> ItemRow:
     return item
 
 
-def _by_client_id(session: Session, reviewer: str, client_id: str | None) -> DecisionRow | None:
+def _item_values(session: Session, item_id: int) -> Row[Any]:
+    """What a decision reads of its item (locked on PostgreSQL, as :func:`_item`)."""
+    query = _ITEM if session.bind.dialect.name == "sqlite" else _ITEM.with_for_update()
+    item = session.execute(query, {"item_id": item_id}).one_or_none()
+    if item is None:
+        raise NoSuchItem(f"no item {item_id}")
+    return item
+
+
+def _by_client_id(session: Session, reviewer: str, client_id: str | None) -> Row[Any] | None:
     if client_id is None:
         return None
-    return session.scalar(
-        select(DecisionRow).where(DecisionRow.reviewer == reviewer, DecisionRow.client_id == client_id)
-    )
+    return session.execute(_BY_CLIENT_ID, {"reviewer": reviewer, "client_id": client_id}).first()
 
 
-def _check_turn(session: Session, item: ItemRow, reviewer: str, mine: CurrentRow | None) -> None:
+def _check_turn(session: Session, item: Any, reviewer: str, mine: Row[Any] | None) -> None:
     """Refuse a decision on an item this reviewer may not decide now."""
     if mine is not None and mine.action in DECIDING:
         return  # deciding again on one's own item (from the history) is always allowed
-    others = session.scalars(
-        select(CurrentRow.reviewer).where(
-            CurrentRow.item_id == item.id, CurrentRow.reviewer != reviewer, CurrentRow.action.in_(DECIDING)
-        )
-    ).all()
+    keys = {"item_id": item.id, "reviewer": reviewer}
+    others = session.scalars(_OTHERS_DECIDED, keys).all()
     needed = 2 if item.overlap else 1
     if len(others) >= needed:
         raise AlreadyDecided(
             f"item {item.id} has the decisions it needs ({', '.join(sorted(others))}): it is not yours "
             "to decide now"
         )
-    holders = session.scalars(
-        select(LeaseRow.reviewer).where(
-            LeaseRow.item_id == item.id, LeaseRow.reviewer != reviewer, LeaseRow.expires > int(time.time())
-        )
-    ).all()
-    mine_leased = session.get(LeaseRow, (item.id, reviewer)) is not None
+    leases = session.execute(_LEASES_OF_ITEM, {"item_id": item.id}).all()
+    now_s = int(time.time())
+    holders = [holder for holder, expires in leases if holder != reviewer and expires > now_s]
+    mine_leased = any(holder == reviewer for holder, _ in leases)  # expired or not, as renewing allows
     if not mine_leased and len(holders) >= needed - len(others):
         raise LeasedToSomeoneElse(
             f"item {item.id} is being reviewed by {', '.join(sorted(holders))}: ask for the next item instead"
         )
 
 
-def refresh_item(session: Session, item: ItemRow) -> None:
+def refresh_item(session: Session, item: Any) -> None:
     """Recount the item's open slots and whether its reviewers disagree, from the standing decisions."""
-    rows = session.execute(
-        select(DecisionRow.action, DecisionRow.spans)
-        .join(CurrentRow, CurrentRow.decision_id == DecisionRow.id)
-        .where(CurrentRow.item_id == item.id, CurrentRow.action.in_(DECIDING))
-    ).all()
-    was_open = item.open_slots > 0
-    item.open_slots = (2 if item.overlap else 1) - len(rows)
-    if was_open != (item.open_slots > 0):
-        change = -1 if was_open else 1
-        session.execute(
-            update(ProjectRow).where(ProjectRow.id == 1).values(open_items=ProjectRow.open_items + change)
-        )
+    rows = session.execute(_STANDING_VERSIONS, {"item_id": item.id}).all()
+    open_slots = (2 if item.overlap else 1) - len(rows)
+    if (item.open_slots > 0) != (open_slots > 0):
+        session.execute(_OPEN_ITEMS, {"change": -1 if item.open_slots > 0 else 1})
     versions = {(action, tuple(tuple(span) for span in spans or [])) for action, spans in rows}
-    item.conflict = len(versions) > 1
+    session.execute(
+        _ITEM_COUNTS, {"b_item_id": item.id, "b_open_slots": open_slots, "b_conflict": len(versions) > 1}
+    )
+    if isinstance(item, ItemRow):  # keep a loaded row in step with what was written
+        session.expire(item, ["open_slots", "conflict"])
 
 
-def _stand(session: Session, item_id: int, reviewer: str, decision: DecisionRow | None) -> None:
+def _stand(session: Session, item_id: int, reviewer: str, decision: Any | None) -> None:
     """Make ``decision`` the reviewer's standing one on the item (None: they have none now)."""
-    row = session.get(CurrentRow, (item_id, reviewer))
+    keys = {"item_id": item_id, "reviewer": reviewer}
     if decision is None:
-        if row is not None:
-            session.delete(row)
-    elif row is None:
-        session.add(
-            CurrentRow(item_id=item_id, reviewer=reviewer, decision_id=decision.id, action=decision.action)
-        )
-    else:
-        row.decision_id, row.action = decision.id, decision.action
-    session.flush()
+        session.execute(_UNSTAND, keys)
+        return
+    values = {**keys, "decision_id": decision.id, "action": decision.action}
+    if session.execute(_STAND, {f"b_{key}": value for key, value in values.items()}).rowcount == 0:
+        session.execute(insert(_CURRENT), values)
 
 
-def _record(session: Session, row: DecisionRow) -> DecisionRow:
+def _record(session: Session, values: dict[str, Any]) -> Decision:
     """Insert the event; a unique index that refuses it becomes the caller's to explain."""
-    # A savepoint: a refused insert rolls back alone (and takes the row out of the session), the
-    # transaction stays usable to look up what refused it.
+    # A savepoint: a refused insert rolls back alone, the transaction stays usable to look up what
+    # refused it.
     with session.begin_nested():
-        session.add(row)
-        session.flush()
-    return row
+        (decision_id,) = session.execute(insert(_DECISIONS), values).inserted_primary_key
+    return Decision(
+        decision_id,
+        values["item_id"],
+        values["reviewer"],
+        values["at"],
+        values["action"],
+        values.get("spans"),
+        values.get("undoes"),
+        values.get("client_id"),
+    )
 
 
 def decide(
@@ -148,30 +203,31 @@ def decide(
 ) -> tuple[Decision, bool]:
     if (earlier := _by_client_id(session, reviewer, client_id)) is not None:
         return as_decision(earlier), False
-    item = _item(session, item_id)
+    item = _item_values(session, item_id)
     final = checked_spans(spans or [], len(item.tokens), labels) if action == "accept" else None
-    mine = session.get(CurrentRow, (item_id, reviewer))
+    mine = session.execute(_MINE, {"item_id": item_id, "reviewer": reviewer}).first()
     _check_turn(session, item, reviewer, mine)
-    row = DecisionRow(
-        item_id=item_id,
-        reviewer=reviewer,
-        at=now(),
-        action=action,
-        spans=final,
-        suggested={"teacher": item.teacher, "model": item.model},
-        client_id=client_id,
-    )
+    values = {
+        "item_id": item_id,
+        "reviewer": reviewer,
+        "at": now(),
+        "action": action,
+        "spans": final,
+        "suggested": {"teacher": item.teacher, "model": item.model},
+        "undoes": None,
+        "client_id": client_id,
+    }
     try:
-        _record(session, row)
+        decision = _record(session, values)
     except IntegrityError:
         # The same decision sent twice at once (PostgreSQL): the first one in is the answer to both.
         if (earlier := _by_client_id(session, reviewer, client_id)) is not None:
             return as_decision(earlier), False
         raise ReviewStoreError(f"decision on item {item_id} not recorded: the database refused it") from None
-    _stand(session, item_id, reviewer, row)
-    session.execute(delete(LeaseRow).where(LeaseRow.item_id == item_id, LeaseRow.reviewer == reviewer))
+    _stand(session, item_id, reviewer, decision)
+    session.execute(_RELEASE, {"item_id": item_id, "reviewer": reviewer})
     refresh_item(session, item)
-    return as_decision(row), True
+    return decision, True
 
 
 def _previous_standing(session: Session, item_id: int, reviewer: str) -> DecisionRow | None:
@@ -209,9 +265,18 @@ def undo(session: Session, decision_id: int, reviewer: str) -> Decision:
                 f"decision {decision_id} is not your standing decision on item {target.item_id} "
                 "(already taken back, or decided again since)"
             )
-    row = DecisionRow(item_id=target.item_id, reviewer=reviewer, at=now(), action="undo", undoes=decision_id)
+    values = {
+        "item_id": target.item_id,
+        "reviewer": reviewer,
+        "at": now(),
+        "action": "undo",
+        "spans": None,
+        "suggested": None,
+        "undoes": decision_id,
+        "client_id": None,
+    }
     try:
-        _record(session, row)
+        decision = _record(session, values)
     except IntegrityError:
         raise NothingToUndo(f"decision {decision_id} was already taken back") from None
     if target.action == "settle":
@@ -219,7 +284,7 @@ def undo(session: Session, decision_id: int, reviewer: str) -> Decision:
     else:
         _stand(session, target.item_id, reviewer, _previous_standing(session, target.item_id, reviewer))
         refresh_item(session, item)
-    return as_decision(row)
+    return decision
 
 
 def undo_last(session: Session, item_id: int, reviewer: str) -> Decision:
@@ -256,22 +321,23 @@ def settle(
             f"item {item_id} has no conflict to settle: its reviewers agree, or too few decided"
         )
     final = None if spans is None else checked_spans(spans, len(item.tokens), labels)
-    row = DecisionRow(
-        item_id=item_id,
-        reviewer=adjudicator,
-        at=now(),
-        action="settle",
-        spans=final,
-        suggested={"teacher": item.teacher, "model": item.model},
-        client_id=client_id,
-    )
+    values = {
+        "item_id": item_id,
+        "reviewer": adjudicator,
+        "at": now(),
+        "action": "settle",
+        "spans": final,
+        "suggested": {"teacher": item.teacher, "model": item.model},
+        "undoes": None,
+        "client_id": client_id,
+    }
     try:
-        _record(session, row)
+        decision = _record(session, values)
     except IntegrityError:
         if (earlier := _by_client_id(session, adjudicator, client_id)) is not None:
             return as_decision(earlier), False
         raise ReviewStoreError(
             f"settlement of item {item_id} not recorded: the database refused it"
         ) from None
-    item.settlement_id = row.id
-    return as_decision(row), True
+    item.settlement_id = decision.id
+    return decision, True

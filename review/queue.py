@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from nerd.review.database import Database
@@ -54,7 +54,7 @@ def standing(database: Database, item_ids: Sequence[int] | None = None) -> dict[
     return found
 
 
-def _held_by_others(reviewer: str, now: int) -> Any:
+def _held_by_others(reviewer: Any, now: Any) -> Any:
     """How many other reviewers hold the item now (a correlated count over its leases)."""
     return (
         select(func.count())
@@ -64,7 +64,7 @@ def _held_by_others(reviewer: str, now: int) -> Any:
     )
 
 
-def _open_to(reviewer: str, now: int) -> list[Any]:
+def _open_to(reviewer: Any, now: Any) -> list[Any]:
     """The conditions of an item this reviewer may be served: still open, not decided by them, and
     not held by as many others as it has slots."""
     mine = (
@@ -75,7 +75,7 @@ def _open_to(reviewer: str, now: int) -> list[Any]:
     return [OPEN, ~mine, _held_by_others(reviewer, now) < ItemRow.open_slots]
 
 
-def _skipped_by(reviewer: str, now: int) -> list[Any]:
+def _skipped_by(reviewer: Any, now: Any) -> list[Any]:
     """The conditions of an item this reviewer skipped and may be served again."""
     skipped = (
         select(CurrentRow.item_id)
@@ -85,12 +85,30 @@ def _skipped_by(reviewer: str, now: int) -> list[Any]:
     return [OPEN, skipped, _held_by_others(reviewer, now) < ItemRow.open_slots]
 
 
+# Serving the next item runs on every key a reviewer presses: its statements are built once, with the
+# reviewer and the clock as parameters, so a request only binds them.
+_REVIEWER, _NOW = bindparam("reviewer"), bindparam("now")
+_HELD = (
+    select(ItemRow)
+    .join(LeaseRow, LeaseRow.item_id == ItemRow.id)
+    .where(LeaseRow.reviewer == _REVIEWER, LeaseRow.expires > _NOW, *_open_to(_REVIEWER, _NOW)[:2])
+    .limit(1)
+)
+_NEXT = {
+    order: select(ItemRow).where(*_open_to(_REVIEWER, _NOW)).order_by(*sort).limit(1)
+    for order, sort in ORDERS.items()
+}
+_SKIPPED = select(ItemRow).where(*_skipped_by(_REVIEWER, _NOW)).order_by(ItemRow.position).limit(1)
+_LEASES = LeaseRow.__table__
+_DROP_LEASES = delete(_LEASES).where(_LEASES.c.reviewer == _REVIEWER)
+_TAKE_LEASE = insert(_LEASES)
+
+
 def lease(session: Session, item_id: int, reviewer: str, lease_s: int) -> int:
     """Lease the item to the reviewer (theirs alone of their leases); returns the expiry."""
     expires = int(time.time()) + lease_s
-    session.execute(delete(LeaseRow).where(LeaseRow.reviewer == reviewer))
-    session.add(LeaseRow(item_id=item_id, reviewer=reviewer, expires=expires))
-    session.flush()
+    session.execute(_DROP_LEASES, {"reviewer": reviewer})
+    session.execute(_TAKE_LEASE, {"item_id": item_id, "reviewer": reviewer, "expires": expires})
     return expires
 
 
@@ -120,20 +138,14 @@ def next_item(
         # (FOR UPDATE SKIP LOCKED) is not enough, since a query that began before another reviewer's
         # lease was committed does not see that lease once the row is free again.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=QUEUE_LOCK))
-    now = int(time.time())
-    held = session.scalar(
-        select(ItemRow)
-        .join(LeaseRow, LeaseRow.item_id == ItemRow.id)
-        .where(LeaseRow.reviewer == reviewer, LeaseRow.expires > now, *_open_to(reviewer, now)[:2])
-        .limit(1)
-    )
-    item = held
-    for conditions, sort in ((_open_to, ORDERS[order]), (_skipped_by, (ItemRow.position,))):
+    keys = {"reviewer": reviewer, "now": int(time.time())}
+    item = session.scalar(_HELD, keys)
+    for statement in (_NEXT[order], _SKIPPED):
         if item is not None:
             break
-        item = session.scalar(select(ItemRow).where(*conditions(reviewer, now)).order_by(*sort).limit(1))
+        item = session.scalar(statement, keys)
     if item is None:
-        session.execute(delete(LeaseRow).where(LeaseRow.reviewer == reviewer))
+        session.execute(_DROP_LEASES, {"reviewer": reviewer})
         return None
     expires = lease(session, item.id, reviewer, lease_s)
     session.expunge(item)
@@ -150,25 +162,30 @@ def queue_ids(session: Session, reviewer: str, order: str, limit: int | None) ->
     return ids[:limit] if limit is not None else ids
 
 
+_DONE = (
+    select(func.count())
+    .select_from(CurrentRow)
+    .where(CurrentRow.reviewer == _REVIEWER, CurrentRow.action.in_(DECIDING))
+)
+_COUNTS = select(ProjectRow.open_items, ProjectRow.item_total)
+# Open items this reviewer already decided (their half of an overlap item): few, by an index.
+_MINE_OPEN = (
+    select(func.count())
+    .select_from(CurrentRow)
+    .join(ItemRow, ItemRow.id == CurrentRow.item_id)
+    .where(CurrentRow.reviewer == _REVIEWER, CurrentRow.action.in_(DECIDING), OPEN)
+)
+_PACE = select(func.count(), func.min(DecisionRow.at), func.max(DecisionRow.at)).where(
+    DecisionRow.reviewer == _REVIEWER, DecisionRow.action != "undo"
+)
+
+
 def progress(session: Session, reviewer: str) -> Progress:
-    done = session.scalar(
-        select(func.count())
-        .select_from(CurrentRow)
-        .where(CurrentRow.reviewer == reviewer, CurrentRow.action.in_(DECIDING))
-    )
-    open_items, total = session.execute(select(ProjectRow.open_items, ProjectRow.item_total)).one()
-    # Open items this reviewer already decided (their half of an overlap item): few, by an index.
-    mine_open = session.scalar(
-        select(func.count())
-        .select_from(CurrentRow)
-        .join(ItemRow, ItemRow.id == CurrentRow.item_id)
-        .where(CurrentRow.reviewer == reviewer, CurrentRow.action.in_(DECIDING), OPEN)
-    )
-    count, first, last = session.execute(
-        select(func.count(), func.min(DecisionRow.at), func.max(DecisionRow.at)).where(
-            DecisionRow.reviewer == reviewer, DecisionRow.action != "undo"
-        )
-    ).one()
+    keys = {"reviewer": reviewer}
+    done = session.scalar(_DONE, keys)
+    open_items, total = session.execute(_COUNTS).one()
+    mine_open = session.scalar(_MINE_OPEN, keys)
+    count, first, last = session.execute(_PACE, keys).one()
     return Progress(reviewer, done or 0, open_items - (mine_open or 0), total, _per_hour(count, first, last))
 
 
