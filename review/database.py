@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -127,10 +127,19 @@ class Database:
             self.reader = create_engine(
                 self.url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
             )
+            # Leases as on SQLite: their connections commit without waiting for the WAL to reach the
+            # disk (set once per connection, not a statement per lease).
+            self.lease_writer = create_engine(
+                self.url,
+                pool_pre_ping=True,
+                connect_args={
+                    "connect_timeout": CONNECT_TIMEOUT_S,
+                    "options": "-c synchronous_commit=off",
+                },
+            )
         except (SQLAlchemyError, ImportError, ValueError) as error:
             raise ReviewStoreError(f"{self.where}: cannot open the database: {error}") from None
         self.writer = self.reader
-        self.lease_writer = self.reader
 
     @property
     def dialect(self) -> str:
@@ -170,8 +179,6 @@ class Database:
         ``durable=False`` (leases): the commit does not wait for the disk."""
         engine = self.writer if durable else self.lease_writer
         with self._lock, self.errors(), Session(engine) as session:
-            if not durable and self.dialect == "postgresql":
-                session.execute(text("SET LOCAL synchronous_commit = off"))
             yield session
             session.flush()
             self.check_file()

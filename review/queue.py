@@ -162,30 +162,33 @@ def queue_ids(session: Session, reviewer: str, order: str, limit: int | None) ->
     return ids[:limit] if limit is not None else ids
 
 
-_DONE = (
+# A reviewer's progress is one statement (one round trip to PostgreSQL), asked after every key.
+_PROGRESS = select(
     select(func.count())
     .select_from(CurrentRow)
     .where(CurrentRow.reviewer == _REVIEWER, CurrentRow.action.in_(DECIDING))
-)
-_COUNTS = select(ProjectRow.open_items, ProjectRow.item_total)
-# Open items this reviewer already decided (their half of an overlap item): few, by an index.
-_MINE_OPEN = (
+    .scalar_subquery(),
+    ProjectRow.open_items,
+    ProjectRow.item_total,
+    # Open items this reviewer already decided (their half of an overlap item): few, by an index.
     select(func.count())
     .select_from(CurrentRow)
     .join(ItemRow, ItemRow.id == CurrentRow.item_id)
     .where(CurrentRow.reviewer == _REVIEWER, CurrentRow.action.in_(DECIDING), OPEN)
-)
-_PACE = select(func.count(), func.min(DecisionRow.at), func.max(DecisionRow.at)).where(
-    DecisionRow.reviewer == _REVIEWER, DecisionRow.action != "undo"
+    .scalar_subquery(),
+    *(
+        select(aggregate)
+        .where(DecisionRow.reviewer == _REVIEWER, DecisionRow.action != "undo")
+        .scalar_subquery()
+        for aggregate in (func.count(), func.min(DecisionRow.at), func.max(DecisionRow.at))
+    ),
 )
 
 
 def progress(session: Session, reviewer: str) -> Progress:
-    keys = {"reviewer": reviewer}
-    done = session.scalar(_DONE, keys)
-    open_items, total = session.execute(_COUNTS).one()
-    mine_open = session.scalar(_MINE_OPEN, keys)
-    count, first, last = session.execute(_PACE, keys).one()
+    done, open_items, total, mine_open, count, first, last = session.execute(
+        _PROGRESS, {"reviewer": reviewer}
+    ).one()
     return Progress(reviewer, done or 0, open_items - (mine_open or 0), total, _per_hour(count, first, last))
 
 

@@ -7,6 +7,7 @@ import threading
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from nerd.review.errors import (
     AlreadyDecided,
@@ -266,3 +267,12 @@ def test_a_database_file_deleted_or_replaced_while_serving_takes_no_more_decisio
     made(str(db))  # a new file under the same name
     with pytest.raises(DatabaseReplaced, match="replaced while serving"):
         store.decide(3, "ann", "accept", [])
+
+
+def test_only_leases_commit_without_waiting_for_the_disk(postgres):
+    store = made(postgres, sentences(1))
+    with store.database.writing() as session:
+        assert session.scalar(text("SHOW synchronous_commit")) == "on"
+    with store.database.writing(durable=False) as session:
+        assert session.scalar(text("SHOW synchronous_commit")) == "off"
+    store.close()
