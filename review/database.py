@@ -33,6 +33,12 @@ from nerd.review.errors import (
 
 # psycopg's wait for a server that does not answer, in seconds.
 CONNECT_TIMEOUT_S = 5
+# Connections kept open to PostgreSQL, per engine. SQLAlchemy's default (5, and 10 more made and closed
+# again as needed) makes a team of more than five open a new connection on most requests: 5-20 ms each,
+# the whole tail of the latencies in bench/review.py. A request holds one connection at a time, and
+# starlette's thread pool runs at most 40 requests at once.
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 
 # One lock per SQLite file for the writers of this process. SQLite lets one writer in at a time anyway;
 # without this the others wait in its busy handler, which sleeps in growing steps (up to 100 ms each)
@@ -125,13 +131,19 @@ class Database:
         self._lock = contextlib.nullcontext()
         try:
             self.reader = create_engine(
-                self.url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+                self.url,
+                pool_pre_ping=True,
+                pool_size=POOL_SIZE,
+                max_overflow=POOL_OVERFLOW,
+                connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
             )
             # Leases as on SQLite: their connections commit without waiting for the WAL to reach the
             # disk (set once per connection, not a statement per lease).
             self.lease_writer = create_engine(
                 self.url,
                 pool_pre_ping=True,
+                pool_size=POOL_SIZE,
+                max_overflow=POOL_OVERFLOW,
                 connect_args={
                     "connect_timeout": CONNECT_TIMEOUT_S,
                     "options": "-c synchronous_commit=off",

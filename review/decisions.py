@@ -8,8 +8,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from nerd.review.errors import (
@@ -64,13 +64,12 @@ _ITEM = select(
 _BY_CLIENT_ID = select(_DECISIONS).where(
     _DECISIONS.c.reviewer == bindparam("reviewer"), _DECISIONS.c.client_id == bindparam("client_id")
 )
-_MINE = select(_CURRENT.c.decision_id, _CURRENT.c.action).where(
-    _CURRENT.c.item_id == bindparam("item_id"), _CURRENT.c.reviewer == bindparam("reviewer")
-)
-_OTHERS_DECIDED = select(_CURRENT.c.reviewer).where(
-    _CURRENT.c.item_id == bindparam("item_id"),
-    _CURRENT.c.reviewer != bindparam("reviewer"),
-    _CURRENT.c.action.in_(DECIDING),
+# Every standing decision on the item, with its spans: who decided, whether it is this reviewer's turn,
+# and (with the new decision) the item's open slots and conflict flag, in one read.
+_ITEM_STANDING = (
+    select(_CURRENT.c.reviewer, _CURRENT.c.action, _DECISIONS.c.spans)
+    .join(_DECISIONS, _DECISIONS.c.id == _CURRENT.c.decision_id)
+    .where(_CURRENT.c.item_id == bindparam("item_id"))
 )
 _LEASES_OF_ITEM = select(_LEASES.c.reviewer, _LEASES.c.expires).where(
     _LEASES.c.item_id == bindparam("item_id")
@@ -90,11 +89,21 @@ _OPEN_ITEMS = (
     .where(ProjectRow.__table__.c.id == 1)
     .values(open_items=ProjectRow.__table__.c.open_items + bindparam("change"))
 )
-_STAND = (
-    update(_CURRENT)
-    .where(_CURRENT.c.item_id == bindparam("b_item_id"), _CURRENT.c.reviewer == bindparam("b_reviewer"))
-    .values(decision_id=bindparam("b_decision_id"), action=bindparam("b_action"))
-)
+# A new event and the reviewer's standing decision are one statement each on both databases: an
+# insert that a unique index turns away returns no id (instead of a savepoint to roll back to), and
+# the standing decision is an upsert.
+_DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_NEW_EVENT = {
+    name: make(_DECISIONS).on_conflict_do_nothing().returning(_DECISIONS.c.id)
+    for name, make in _DIALECT_INSERT.items()
+}
+_STAND = {
+    name: make(_CURRENT).on_conflict_do_update(
+        index_elements=[_CURRENT.c.item_id, _CURRENT.c.reviewer],
+        set_={"decision_id": make(_CURRENT).excluded.decision_id, "action": make(_CURRENT).excluded.action},
+    )
+    for name, make in _DIALECT_INSERT.items()
+}
 _UNSTAND = delete(_CURRENT).where(
     _CURRENT.c.item_id == bindparam("item_id"), _CURRENT.c.reviewer == bindparam("reviewer")
 )
@@ -127,12 +136,12 @@ def _by_client_id(session: Session, reviewer: str, client_id: str | None) -> Row
     return session.execute(_BY_CLIENT_ID, {"reviewer": reviewer, "client_id": client_id}).first()
 
 
-def _check_turn(session: Session, item: Any, reviewer: str, mine: Row[Any] | None) -> None:
-    """Refuse a decision on an item this reviewer may not decide now."""
-    if mine is not None and mine.action in DECIDING:
+def _check_turn(session: Session, item: Any, reviewer: str, standing: Sequence[Row[Any]]) -> None:
+    """Refuse a decision on an item this reviewer may not decide now (``standing``: the item's
+    standing decisions, as :data:`_ITEM_STANDING` reads them)."""
+    if any(row.reviewer == reviewer and row.action in DECIDING for row in standing):
         return  # deciding again on one's own item (from the history) is always allowed
-    keys = {"item_id": item.id, "reviewer": reviewer}
-    others = session.scalars(_OTHERS_DECIDED, keys).all()
+    others = [row.reviewer for row in standing if row.reviewer != reviewer and row.action in DECIDING]
     needed = 2 if item.overlap else 1
     if len(others) >= needed:
         raise AlreadyDecided(
@@ -149,18 +158,22 @@ def _check_turn(session: Session, item: Any, reviewer: str, mine: Row[Any] | Non
         )
 
 
-def refresh_item(session: Session, item: Any) -> None:
-    """Recount the item's open slots and whether its reviewers disagree, from the standing decisions."""
-    rows = session.execute(_STANDING_VERSIONS, {"item_id": item.id}).all()
-    open_slots = (2 if item.overlap else 1) - len(rows)
+def _count_item(session: Session, item: Any, versions: Sequence[tuple[str, Any]]) -> None:
+    """Write the item's open slots and conflict flag from its standing accept/reject ``versions``."""
+    open_slots = (2 if item.overlap else 1) - len(versions)
     if (item.open_slots > 0) != (open_slots > 0):
         session.execute(_OPEN_ITEMS, {"change": -1 if item.open_slots > 0 else 1})
-    versions = {(action, tuple(tuple(span) for span in spans or [])) for action, spans in rows}
+    distinct = {(action, tuple(tuple(span) for span in spans or [])) for action, spans in versions}
     session.execute(
-        _ITEM_COUNTS, {"b_item_id": item.id, "b_open_slots": open_slots, "b_conflict": len(versions) > 1}
+        _ITEM_COUNTS, {"b_item_id": item.id, "b_open_slots": open_slots, "b_conflict": len(distinct) > 1}
     )
     if isinstance(item, ItemRow):  # keep a loaded row in step with what was written
         session.expire(item, ["open_slots", "conflict"])
+
+
+def refresh_item(session: Session, item: Any) -> None:
+    """Recount the item's open slots and whether its reviewers disagree, from the standing decisions."""
+    _count_item(session, item, session.execute(_STANDING_VERSIONS, {"item_id": item.id}).all())
 
 
 def _stand(session: Session, item_id: int, reviewer: str, decision: Any | None) -> None:
@@ -169,17 +182,15 @@ def _stand(session: Session, item_id: int, reviewer: str, decision: Any | None) 
     if decision is None:
         session.execute(_UNSTAND, keys)
         return
-    values = {**keys, "decision_id": decision.id, "action": decision.action}
-    if session.execute(_STAND, {f"b_{key}": value for key, value in values.items()}).rowcount == 0:
-        session.execute(insert(_CURRENT), values)
+    upsert = _STAND[session.bind.dialect.name]
+    session.execute(upsert, {**keys, "decision_id": decision.id, "action": decision.action})
 
 
-def _record(session: Session, values: dict[str, Any]) -> Decision:
-    """Insert the event; a unique index that refuses it becomes the caller's to explain."""
-    # A savepoint: a refused insert rolls back alone, the transaction stays usable to look up what
-    # refused it.
-    with session.begin_nested():
-        (decision_id,) = session.execute(insert(_DECISIONS), values).inserted_primary_key
+def _record(session: Session, values: dict[str, Any]) -> Decision | None:
+    """Insert the event; None when a unique index turns it away (a client id or an undo seen before)."""
+    decision_id = session.execute(_NEW_EVENT[session.bind.dialect.name], values).scalar()
+    if decision_id is None:
+        return None
     return Decision(
         decision_id,
         values["item_id"],
@@ -205,8 +216,8 @@ def decide(
         return as_decision(earlier), False
     item = _item_values(session, item_id)
     final = checked_spans(spans or [], len(item.tokens), labels) if action == "accept" else None
-    mine = session.execute(_MINE, {"item_id": item_id, "reviewer": reviewer}).first()
-    _check_turn(session, item, reviewer, mine)
+    standing = session.execute(_ITEM_STANDING, {"item_id": item_id}).all()
+    _check_turn(session, item, reviewer, standing)
     values = {
         "item_id": item_id,
         "reviewer": reviewer,
@@ -217,16 +228,20 @@ def decide(
         "undoes": None,
         "client_id": client_id,
     }
-    try:
-        decision = _record(session, values)
-    except IntegrityError:
-        # The same decision sent twice at once (PostgreSQL): the first one in is the answer to both.
+    decision = _record(session, values)
+    if decision is None:
+        # The same decision sent twice at once: the first one in is the answer to both.
         if (earlier := _by_client_id(session, reviewer, client_id)) is not None:
             return as_decision(earlier), False
-        raise ReviewStoreError(f"decision on item {item_id} not recorded: the database refused it") from None
+        raise ReviewStoreError(f"decision on item {item_id} not recorded: the database refused it")
     _stand(session, item_id, reviewer, decision)
     session.execute(_RELEASE, {"item_id": item_id, "reviewer": reviewer})
-    refresh_item(session, item)
+    versions = [
+        (row.action, row.spans) for row in standing if row.reviewer != reviewer and row.action in DECIDING
+    ]
+    if action in DECIDING:
+        versions.append((action, final))
+    _count_item(session, item, versions)
     return decision, True
 
 
@@ -275,10 +290,9 @@ def undo(session: Session, decision_id: int, reviewer: str) -> Decision:
         "undoes": decision_id,
         "client_id": None,
     }
-    try:
-        decision = _record(session, values)
-    except IntegrityError:
-        raise NothingToUndo(f"decision {decision_id} was already taken back") from None
+    decision = _record(session, values)
+    if decision is None:  # the unique index on undoes: another undo of it came first
+        raise NothingToUndo(f"decision {decision_id} was already taken back")
     if target.action == "settle":
         item.settlement_id = _previous_settlement(session, item.id)
     else:
@@ -331,13 +345,10 @@ def settle(
         "undoes": None,
         "client_id": client_id,
     }
-    try:
-        decision = _record(session, values)
-    except IntegrityError:
+    decision = _record(session, values)
+    if decision is None:
         if (earlier := _by_client_id(session, adjudicator, client_id)) is not None:
             return as_decision(earlier), False
-        raise ReviewStoreError(
-            f"settlement of item {item_id} not recorded: the database refused it"
-        ) from None
+        raise ReviewStoreError(f"settlement of item {item_id} not recorded: the database refused it")
     item.settlement_id = decision.id
     return decision, True
