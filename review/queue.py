@@ -88,12 +88,8 @@ def _skipped_by(reviewer: Any, now: Any) -> list[Any]:
 # Serving the next item runs on every key a reviewer presses: its statements are built once, with the
 # reviewer and the clock as parameters, so a request only binds them.
 _REVIEWER, _NOW = bindparam("reviewer"), bindparam("now")
-_HELD = (
-    select(ItemRow)
-    .join(LeaseRow, LeaseRow.item_id == ItemRow.id)
-    .where(LeaseRow.reviewer == _REVIEWER, LeaseRow.expires > _NOW, *_open_to(_REVIEWER, _NOW)[:2])
-    .limit(1)
-)
+# The item a reviewer held, if it is still theirs to decide (open, not decided by them).
+_STILL_OPEN_TO = select(ItemRow).where(ItemRow.id == bindparam("item_id"), *_open_to(_REVIEWER, _NOW)[:2])
 _NEXT = {
     order: select(ItemRow).where(*_open_to(_REVIEWER, _NOW)).order_by(*sort).limit(1)
     for order, sort in ORDERS.items()
@@ -101,6 +97,7 @@ _NEXT = {
 _SKIPPED = select(ItemRow).where(*_skipped_by(_REVIEWER, _NOW)).order_by(ItemRow.position).limit(1)
 _LEASES = LeaseRow.__table__
 _DROP_LEASES = delete(_LEASES).where(_LEASES.c.reviewer == _REVIEWER)
+_DROP_LEASES_SAYING = _DROP_LEASES.returning(_LEASES.c.item_id, _LEASES.c.expires)
 _TAKE_LEASE = insert(_LEASES)
 
 
@@ -139,15 +136,21 @@ def next_item(
         # lease was committed does not see that lease once the row is free again.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=QUEUE_LOCK))
     keys = {"reviewer": reviewer, "now": int(time.time())}
-    item = session.scalar(_HELD, keys)
+    # The reviewer's lease is dropped and read in one statement (a reviewer holds at most one): the
+    # item it held comes back first while it is unexpired and still theirs; a new lease is taken below.
+    # Dropping it first changes no other query: an item's holders are counted without the reviewer.
+    held = session.execute(_DROP_LEASES_SAYING, {"reviewer": reviewer}).first()
+    item = None
+    if held is not None and held.expires > keys["now"]:
+        item = session.scalar(_STILL_OPEN_TO, {**keys, "item_id": held.item_id})
     for statement in (_NEXT[order], _SKIPPED):
         if item is not None:
             break
         item = session.scalar(statement, keys)
     if item is None:
-        session.execute(_DROP_LEASES, {"reviewer": reviewer})
         return None
-    expires = lease(session, item.id, reviewer, lease_s)
+    expires = int(time.time()) + lease_s
+    session.execute(_TAKE_LEASE, {"item_id": item.id, "reviewer": reviewer, "expires": expires})
     session.expunge(item)
     return item, expires
 
