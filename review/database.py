@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Row, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from nerd.review.errors import (
     DatabaseReplaced,
@@ -127,6 +128,7 @@ class Database:
                 self.path, create=create, begin="BEGIN IMMEDIATE", durable=False
             )
             self._lock: threading.Lock | contextlib.nullcontext[None] = _write_lock(self.path)
+            self.single_reader = self.reader
             return
         self._lock = contextlib.nullcontext()
         try:
@@ -152,6 +154,9 @@ class Database:
         except (SQLAlchemyError, ImportError, ValueError) as error:
             raise ReviewStoreError(f"{self.where}: cannot open the database: {error}") from None
         self.writer = self.reader
+        # A read of one statement needs no transaction: on PostgreSQL autocommit saves its BEGIN and
+        # ROLLBACK, two of its three round trips (SQLite's are calls within the process).
+        self.single_reader = self.reader.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -184,6 +189,11 @@ class Database:
     def reading(self) -> Iterator[Session]:
         with self.errors(), Session(self.reader) as session:
             yield session
+
+    def read_one(self, statement: Executable, parameters: dict[str, Any]) -> Row[Any] | None:
+        """The first row of one read-only statement (what every key's sign-in and progress ask)."""
+        with self.errors(), self.single_reader.connect() as connection:
+            return connection.execute(statement, parameters).first()
 
     @contextlib.contextmanager
     def writing(self, *, durable: bool = True) -> Iterator[Session]:

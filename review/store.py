@@ -332,8 +332,7 @@ class ReviewStore:
             return queue.queue_ids(session, reviewer, order, limit)
 
     def progress(self, reviewer: str) -> queue.Progress:
-        with self.database.reading() as session:
-            return queue.progress(session, reviewer)
+        return queue.progress(self.database.read_one(queue.PROGRESS, {"reviewer": reviewer}), reviewer)
 
     def history(
         self, reviewer: str, *, search: str = "", limit: int = 50, before: int | None = None

@@ -8,9 +8,9 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from nerd.errors import InputError, NerdError
 from nerd.review.events import now
@@ -74,7 +74,7 @@ def _password_hasher() -> PasswordHasher:
     return _hasher
 
 
-def _user(row: UserRow) -> User:
+def _user(row: Any) -> User:
     return User(
         row.id,
         row.name,
@@ -184,10 +184,13 @@ def user_by_id(store: ReviewStore, user_id: int) -> User | None:
         return _user(row) if row is not None and not row.disabled else None
 
 
+# Asked on every request made with a token: one prebuilt statement, outside a transaction.
+_BY_TOKEN = select(UserRow.__table__).where(UserRow.__table__.c.token_hash == bindparam("digest"))
+
+
 def user_by_token(store: ReviewStore, token: str) -> User | None:
-    with store.database.reading() as session:
-        row = session.scalar(select(UserRow).where(UserRow.token_hash == token_digest(token)))
-        return _user(row) if row is not None and not row.disabled else None
+    row = store.database.read_one(_BY_TOKEN, {"digest": token_digest(token)})
+    return _user(row) if row is not None and not row.disabled else None
 
 
 def user_by_name(store: ReviewStore, name: str) -> User | None:
