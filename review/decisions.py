@@ -203,6 +203,17 @@ def _record(session: Session, values: dict[str, Any]) -> Decision | None:
     )
 
 
+def _record_once(session: Session, values: dict[str, Any], what: str) -> tuple[Decision, bool]:
+    """The new event and True; or, when its client id came in first in another request (the same
+    decision sent twice at once), that one and False."""
+    decision = _record(session, values)
+    if decision is not None:
+        return decision, True
+    if (earlier := _by_client_id(session, values["reviewer"], values["client_id"])) is not None:
+        return as_decision(earlier), False
+    raise ReviewStoreError(f"{what} not recorded: the database refused it")
+
+
 def decide(
     session: Session,
     labels: Sequence[str],
@@ -228,12 +239,9 @@ def decide(
         "undoes": None,
         "client_id": client_id,
     }
-    decision = _record(session, values)
-    if decision is None:
-        # The same decision sent twice at once: the first one in is the answer to both.
-        if (earlier := _by_client_id(session, reviewer, client_id)) is not None:
-            return as_decision(earlier), False
-        raise ReviewStoreError(f"decision on item {item_id} not recorded: the database refused it")
+    decision, new = _record_once(session, values, f"decision on item {item_id}")
+    if not new:
+        return decision, False
     _stand(session, item_id, reviewer, decision)
     session.execute(_RELEASE, {"item_id": item_id, "reviewer": reviewer})
     versions = [
@@ -345,10 +353,7 @@ def settle(
         "undoes": None,
         "client_id": client_id,
     }
-    decision = _record(session, values)
-    if decision is None:
-        if (earlier := _by_client_id(session, adjudicator, client_id)) is not None:
-            return as_decision(earlier), False
-        raise ReviewStoreError(f"settlement of item {item_id} not recorded: the database refused it")
-    item.settlement_id = decision.id
-    return decision, True
+    decision, new = _record_once(session, values, f"settlement of item {item_id}")
+    if new:
+        item.settlement_id = decision.id
+    return decision, new

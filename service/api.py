@@ -21,8 +21,10 @@ from nerd.service.schemas import (
     EntitiesRequest,
     EntitiesResponse,
     ModelInfo,
+    ModelRef,
     Problem,
     ReloadRequest,
+    ResultOut,
 )
 from nerd.service.settings import ServiceSettings
 from nerd.tagging.bundle_tagger import BundleTagger
@@ -137,17 +139,26 @@ async def entities(
 ) -> EntitiesResponse:
     """Entities in each text, in input order, with character offsets into the text."""
     items = check_limits(body, settings)
+    results, model = await answer_entities(body, items, engine, settings, request.scope)
+    return EntitiesResponse(model=model, results=results)
+
+
+async def answer_entities(
+    body: EntitiesRequest, items: list[Any], engine: EntityEngine, settings: ServiceSettings, scope: Any
+) -> tuple[list[ResultOut], ModelRef]:
+    """The engine's answer to a checked request, counted in the metrics and the access log's fields
+    (what the route and the pure-ASGI path in service/entities_fast_path.py both do)."""
     reading = Reading(body.aggregation or settings.aggregation, body.decoding or settings.decoding)
     if body.tokens is not None:
         results, model = await engine.entities(tokens=body.tokens, reading=reading)
     else:
         results, model = await engine.entities(texts=items, reading=reading)
-    request.app.state.metrics.texts.inc(len(items))
+    engine.metrics.texts.inc(len(items))
     log_fields: dict[str, Any] = {"texts": len(items), "entities": sum(len(r.entities) for r in results)}
     if settings.log_texts:
         log_fields["input"] = items
-    request.scope["state"]["log_fields"] = log_fields
-    return EntitiesResponse(model=model, results=results)
+    scope.setdefault("state", {})["log_fields"] = log_fields
+    return results, model
 
 
 @v1.get("/model", response_model=ModelInfo, responses={503: {"model": Problem}})

@@ -15,13 +15,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from nerd.service.api import check_limits
+from nerd.service.api import answer_entities, check_limits
 from nerd.service.engine import EntityEngine
 from nerd.service.json_body import BodyRefused, parse_strict_json
 from nerd.service.problems import OverLimit, problem_body
 from nerd.service.schemas import EntitiesRequest, EntitiesResponse
 from nerd.service.settings import ServiceSettings
-from nerd.tagging.reading import Reading
 
 PATH = "/v1/entities"
 
@@ -46,44 +45,32 @@ class EntitiesFastPath:
         if body is None:  # the client went away mid-body: FastAPI's route sees the same events
             await self.app(scope, _replay(messages, receive), send)
             return
-        request = _valid_request(body, self.settings)
-        if request is None:
+        checked = _valid_request(body, self.settings)
+        if checked is None:
             await self.app(scope, _replay(messages, receive), send)
             return
-        reading = Reading(
-            request.aggregation or self.settings.aggregation, request.decoding or self.settings.decoding
-        )
-        texts = [request.text] if request.text is not None else request.texts
+        items, request = checked
         scope["route"] = self.route
         try:
-            if request.tokens is not None:
-                results, model = await self.engine.entities(tokens=request.tokens, reading=reading)
-            else:
-                results, model = await self.engine.entities(texts=texts, reading=reading)
+            results, model = await answer_entities(request, items, self.engine, self.settings, scope)
         except Exception as error:
             answer = problem_body(error)
             if answer is None:
                 raise
             await _send_json(send, *answer)
             return
-        count = len(request.tokens if request.tokens is not None else texts or [])
-        self.engine.metrics.texts.inc(count)
-        log_fields: dict[str, Any] = {"texts": count, "entities": sum(len(r.entities) for r in results)}
-        if self.settings.log_texts:
-            log_fields["input"] = texts if texts is not None else request.tokens
-        scope.setdefault("state", {})["log_fields"] = log_fields
         payload = EntitiesResponse(model=model, results=results).model_dump_json().encode()
         await _send_json(send, 200, payload, {})
 
 
-def _valid_request(body: bytes, settings: ServiceSettings) -> EntitiesRequest | None:
-    """The request when it parses, validates and is within the limits the route checks; else None."""
+def _valid_request(body: bytes, settings: ServiceSettings) -> tuple[list[Any], EntitiesRequest] | None:
+    """The request and its texts when it parses, validates and is within the limits the route
+    checks; else None."""
     try:
         request = EntitiesRequest.model_validate(parse_strict_json(body))
-        check_limits(request, settings)
+        return check_limits(request, settings), request
     except (ValueError, ValidationError, BodyRefused, OverLimit):  # JSONDecodeError is a ValueError
         return None
-    return request
 
 
 async def _read_body(receive: Any) -> tuple[list[dict[str, Any]], bytes | None]:
