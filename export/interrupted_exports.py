@@ -146,7 +146,9 @@ def earlier_installation(out_dir: Path, request_fingerprint: str) -> Installatio
             shutil.rmtree(installation.staging, ignore_errors=True)
             (out_dir / JOURNAL).unlink(missing_ok=True)
             journal = None
-    clear_dead_exports(out_dir, keep=journal[1].staging if journal is not None else None)
+    # An installed journal's staging is no longer needed: a kill during the final clean-up leaves it behind.
+    keep = journal[1].staging if journal is not None and not journal[1].installed else None
+    clear_dead_exports(out_dir, keep=keep)
     return journal[1] if journal is not None else None
 
 

@@ -129,3 +129,26 @@ def test_a_journal_of_another_request_is_dropped_and_its_staging_removed(
     assert sorted(entry.name for entry in out.iterdir()) == [JOURNAL, "onnx-fp32"]
     again = export_bundles(request)
     assert again[0]["finished_earlier"] and again[0]["f1"] == result["f1"]
+
+
+def test_a_staging_left_by_a_kill_after_the_install_is_removed_by_the_next_run(
+    trained_model, sample_file, tmp_path
+):
+    """CI caught this one: killed after the journal said "installed" but while its staging was being
+    removed, an export left that staging behind, and the next run kept it as the journal's own."""
+    from nerd.export.bundles import ExportRequest, export_bundles
+    from nerd.tagging.checkpoint import load_checkpoint
+
+    out = tmp_path / "models"
+    request = ExportRequest(
+        checkpoint=load_checkpoint(trained_model), variants=["fp32"], out_dir=out, verify_on=sample_file
+    )
+    export_bundles(request)
+    journal = json.loads((out / JOURNAL).read_text())
+    dead = 999999999  # no such process: the export that was killed during its clean-up
+    left = out / f".export-{dead}-half"
+    (left / "raw").mkdir(parents=True)
+    (out / JOURNAL).write_text(json.dumps(journal | {"pid": dead, "staging": left.name}))
+    again = export_bundles(request)
+    assert again[0]["finished_earlier"]
+    assert sorted(entry.name for entry in out.iterdir()) == [JOURNAL, "onnx-fp32"]
