@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from nerd.review.database import Database
 from nerd.review.errors import LeasedToSomeoneElse, NoSuchItem
@@ -99,6 +99,21 @@ _LEASES = LeaseRow.__table__
 _DROP_LEASES = delete(_LEASES).where(_LEASES.c.reviewer == _REVIEWER)
 _DROP_LEASES_SAYING = _DROP_LEASES.returning(_LEASES.c.item_id, _LEASES.c.expires)
 _TAKE_LEASE = insert(_LEASES)
+_QUEUE_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def _chosen_and_leased(choose: Any) -> Any:
+    """PostgreSQL: the item ``choose`` picks, leased to the reviewer by the same statement (a
+    data-modifying WITH), so the queue lock is held for one round trip rather than two."""
+    chosen = choose.cte("chosen")
+    take = insert(_LEASES).from_select(
+        ["item_id", "reviewer", "expires"], select(chosen.c.id, _REVIEWER, bindparam("expires"))
+    )
+    return select(aliased(ItemRow, chosen)).add_cte(take.cte("taken"))
+
+
+_NEXT_LEASED = {order: _chosen_and_leased(statement) for order, statement in _NEXT.items()}
+_SKIPPED_LEASED = _chosen_and_leased(_SKIPPED)
 
 
 def lease(session: Session, item_id: int, reviewer: str, lease_s: int) -> int:
@@ -130,25 +145,37 @@ def renew(session: Session, item_id: int, reviewer: str, lease_s: int) -> int:
 def next_item(
     session: Session, dialect: str, reviewer: str, order: str, lease_s: int
 ) -> tuple[ItemRow, int] | None:
-    if dialect == "postgresql":
-        # Choosing and leasing is one step per review, as SQLite's write lock makes it: a row lock
-        # (FOR UPDATE SKIP LOCKED) is not enough, since a query that began before another reviewer's
-        # lease was committed does not see that lease once the row is free again.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=QUEUE_LOCK))
     keys = {"reviewer": reviewer, "now": int(time.time())}
     # The reviewer's lease is dropped and read in one statement (a reviewer holds at most one): the
     # item it held comes back first while it is unexpired and still theirs; a new lease is taken below.
     # Dropping it first changes no other query: an item's holders are counted without the reviewer.
     held = session.execute(_DROP_LEASES_SAYING, {"reviewer": reviewer}).first()
-    item = None
     if held is not None and held.expires > keys["now"]:
         item = session.scalar(_STILL_OPEN_TO, {**keys, "item_id": held.item_id})
-    for statement in (_NEXT[order], _SKIPPED):
         if item is not None:
-            break
-        item = session.scalar(statement, keys)
-    if item is None:
+            # Their own item again: no one else's count of its holders changes, so no queue lock.
+            return _leased(session, item, reviewer, lease_s)
+    if dialect == "postgresql":
+        # Choosing and leasing a new item is one step at a time, as SQLite's write lock makes it: a row
+        # lock (FOR UPDATE SKIP LOCKED) is not enough, since a query that began before another
+        # reviewer's lease was committed does not see that lease once the row is free again. The lock
+        # is held to the commit, so what runs under it is one statement: choose and lease together.
+        session.execute(_QUEUE_LOCK, {"key": QUEUE_LOCK})
+        expires = int(time.time()) + lease_s
+        for chosen in (_NEXT_LEASED[order], _SKIPPED_LEASED):
+            item = session.scalar(chosen, {**keys, "expires": expires})
+            if item is not None:
+                session.expunge(item)
+                return item, expires
         return None
+    for statement in (_NEXT[order], _SKIPPED):
+        item = session.scalar(statement, keys)
+        if item is not None:
+            return _leased(session, item, reviewer, lease_s)
+    return None
+
+
+def _leased(session: Session, item: ItemRow, reviewer: str, lease_s: int) -> tuple[ItemRow, int]:
     expires = int(time.time()) + lease_s
     session.execute(_TAKE_LEASE, {"item_id": item.id, "reviewer": reviewer, "expires": expires})
     session.expunge(item)
