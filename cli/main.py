@@ -11,6 +11,7 @@ from nerd.cli.console import show_warnings_as_lines
 from nerd.cli.evaluate_command import evaluate_cli
 from nerd.cli.evolve_command import evolve_app
 from nerd.cli.export_command import export_cli, unpack_cli, verify_cli
+from nerd.cli.extract_command import extract_cli
 from nerd.cli.import_command import import_cli
 from nerd.cli.label_command import label_cli
 from nerd.cli.prompts_command import prompts_cli
@@ -33,6 +34,7 @@ app.command("prompts")(prompts_cli)
 app.command("annotate")(annotate_cli)
 app.command("import")(import_cli)
 app.command("label")(label_cli)
+app.command("extract")(extract_cli)
 app.command("train")(train_cli)
 app.command("export")(export_cli)
 app.command("verify")(verify_cli)

@@ -25,6 +25,7 @@ STAGES = (
     "experiments",
     "pseudo_labels",
     "review",
+    "extraction",
 )
 # The stages each stage builds on (every stage may import the vocabulary). A new arrow is a design decision:
 # add it here on purpose, never to make a test pass.
@@ -45,6 +46,9 @@ STAGE_DEPENDENCIES = {
     # People review sentences (read as annotation reads them) on the service's FastAPI stack, with a
     # model's suggestions.
     "review": {"annotation", "service", "tagging"},
+    # An archive's entities are the service's answer for each document (its entities and its defaults),
+    # from a bundle's tagger.
+    "extraction": {"service", "tagging"},
 }
 FORMER_TOP_LEVEL = {*STAGES, "cli"}
 
