@@ -55,7 +55,7 @@ def extract_cli(
     ] = DEFAULT_BATCH_SIZE,
     engine: Annotated[
         Engine,
-        typer.Option(help="local (this machine's processes) or ray (a Ray Data pipeline; needs the ray extra)."),
+        typer.Option(help="local (this machine's processes) or ray (a Ray Data pipeline: the ray extra)."),
     ] = Engine.local,
     ray_address: Annotated[
         str | None,

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import ray
@@ -28,9 +28,7 @@ from nerd.errors import ConfigError
 from nerd.extraction.batches import Batch, located_items
 from nerd.extraction.documents import Document, Fields, Rejected, read_items
 from nerd.extraction.extractor import DocumentExtractor
-
-if TYPE_CHECKING:
-    from nerd.extraction.run import ExtractRequest
+from nerd.extraction.request import ExtractRequest
 
 # A read task re-reads a shard's records; it asks for little CPU so that it fits beside actors that
 # hold the rest (on 2 cores, two actors asking for a whole CPU each would leave it none and wait forever).

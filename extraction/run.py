@@ -15,9 +15,8 @@ import platform
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -28,30 +27,8 @@ from nerd.errors import ConfigError
 from nerd.extraction.batches import Batch, ShardSink, archive_items, batches
 from nerd.extraction.documents import Fields, input_files
 from nerd.extraction.journal import MANIFEST, REJECTS, open_journal, run_fingerprint
-from nerd.extraction.shards import OutputFormat, write_whole
-
-DEFAULT_SHARD_SIZE = 10_000
-DEFAULT_BATCH_SIZE = 64
-
-
-class Engine(StrEnum):
-    local = "local"
-    ray = "ray"
-
-
-@dataclass(frozen=True)
-class ExtractRequest:
-    inputs: list[Path]
-    bundle: Path
-    out_dir: Path
-    fields: Fields = field(default_factory=Fields)
-    output: OutputFormat = OutputFormat.jsonl
-    shard_size: int = DEFAULT_SHARD_SIZE
-    batch_size: int = DEFAULT_BATCH_SIZE  # documents a model task gets
-    workers: int = 1
-    threads: int = 1  # onnxruntime threads of each worker
-    engine: Engine = Engine.local
-    ray_address: str | None = None
+from nerd.extraction.request import DEFAULT_BATCH_SIZE, DEFAULT_SHARD_SIZE, Engine, ExtractRequest
+from nerd.extraction.shards import write_whole
 
 
 @dataclass
@@ -216,4 +193,12 @@ def _versions(engine: Engine) -> dict[str, str]:
     return versions
 
 
-__all__ = ["Batch", "Engine", "ExtractRequest", "Progress", "extract"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_SHARD_SIZE",
+    "Batch",
+    "Engine",
+    "ExtractRequest",
+    "Progress",
+    "extract",
+]
