@@ -13,6 +13,7 @@
 #   BASE       a Debian/Ubuntu image with python3 (>= 3.11), python3-venv and pip. Default: python:3.11-slim.
 #              Without a registry, make one from Debian packages: docker/build-base-image.sh.
 #   CUDA_BASE  the gpu target's base: a CUDA + cuDNN runtime with python3 >= 3.11.
+#   RAY=1      the cpu image with Ray too (nerd extract --engine ray on a KubeRay cluster).
 #   OFFLINE=1  install docker/wheelhouse/requirements.txt (hash-pinned) with no index, so the build needs
 #              no network: fill it first with `nerd wheelhouse docker/wheelhouse --no-model --extra cpu
 #              --extra openvino` (gpu for the gpu target, export for train), on the target's platform.
@@ -34,19 +35,22 @@ COPY experiments /src/experiments
 COPY evolution /src/evolution
 COPY pseudo_labels /src/pseudo_labels
 COPY review /src/review
+COPY extraction /src/extraction
 COPY cli /src/cli
 COPY docker/wheelhouse /wheels
 
 # ---- a virtual environment with nerd and one runtime, built where pip and compilers may run ----
 FROM ${BASE} AS cpu-venv
 ARG OFFLINE=
+# RAY=1 adds the ray extra: nerd extract --engine ray, the image of deploy/kubernetes/ray's RayJob.
+ARG RAY=
 COPY --from=source /src /src
 COPY --from=source /wheels /wheels
 RUN python3 -m venv /opt/nerd \
  && if [ -n "$OFFLINE" ]; then \
       /opt/nerd/bin/pip install --no-cache-dir --no-index --find-links /wheels --require-hashes \
         -r /wheels/requirements.txt; \
-    else /opt/nerd/bin/pip install --no-cache-dir "/src[cpu,openvino]"; fi \
+    else /opt/nerd/bin/pip install --no-cache-dir "/src[cpu,openvino${RAY:+,ray}]"; fi \
  && /opt/nerd/bin/python -c "import onnxruntime, openvino, nerd.service.app" \
  && ! /opt/nerd/bin/python -c "import torch" 2>/dev/null
 

@@ -85,3 +85,31 @@ def test_each_overlay_renders_to_valid_kubernetes(overlay):
         assert container["resources"]["limits"]["nvidia.com/gpu"] == "1" and "--device" in container["args"]
     else:
         assert container["args"] == ["serve", "--workers", "2", "--threads", "1"]
+
+
+def test_the_kuberay_extract_job_is_valid_and_runs_nerd_extract_on_ray():
+    """The RayJob is a CRD (no schema in Kubernetes itself): its pod templates are validated as Kubernetes
+    pod templates, the claim as itself, and the job's own fields by what KubeRay's v1 API names."""
+    documents = list(yaml.safe_load_all((DEPLOY / "ray" / "extract-rayjob.yaml").read_text()))
+    job, claim = documents
+    validate([claim])
+    assert (job["apiVersion"], job["kind"]) == ("ray.io/v1", "RayJob")
+    spec = job["spec"]
+    entrypoint = spec["entrypoint"].split()
+    assert entrypoint[:2] == ["nerd", "extract"] and "--engine" in entrypoint and "ray" in entrypoint
+    assert entrypoint[entrypoint.index("--ray-address") + 1] == "auto"
+    cluster = spec["rayClusterSpec"]
+    groups = [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
+    for group in groups:
+        template = group["template"]
+        pod = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "nerd-extract"}}
+        validate([pod | {"template": template}])
+        (container,) = template["spec"]["containers"]
+        assert container["image"] == "nerd:cpu"  # the serving image, built with RAY=1
+        assert template["spec"]["securityContext"]["runAsNonRoot"] is True
+        claims = [
+            v["persistentVolumeClaim"]["claimName"]
+            for v in template["spec"]["volumes"]
+            if "persistentVolumeClaim" in v
+        ]
+        assert claims == [claim["metadata"]["name"]]
