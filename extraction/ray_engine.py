@@ -33,21 +33,42 @@ from nerd.extraction.request import ExtractRequest
 # A read task re-reads a shard's records; it asks for little CPU so that it fits beside actors that
 # hold the rest (on 2 cores, two actors asking for a whole CPU each would leave it none and wait forever).
 READ_TASK_CPUS = 0.1
+# Model batches a read task's block holds: enough to amortise a task, few enough to feed every actor.
+STRETCH_BATCHES = 4
+
+
+@dataclass
+class Stretch:
+    """Consecutive records of one shard that one read task reads again: (file, first ordinal, records)."""
+
+    shard: int
+    pieces: list[tuple[int, int, int]] = field(default_factory=list)
+    records: int = 0
+    documents: int = 0
+
+    def add(self, file: int, ordinal: int) -> None:
+        self.records += 1
+        if self.pieces and self.pieces[-1][0] == file:
+            start, count = self.pieces[-1][1], self.pieces[-1][2]
+            self.pieces[-1] = (file, start, count + 1)
+        else:
+            self.pieces.append((file, ordinal, 1))
 
 
 @dataclass
 class PlannedShard:
     index: int
-    pieces: list[tuple[int, int, int]] = field(default_factory=list)  # (file, first ordinal, records)
+    stretches: list[Stretch] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     read: int = 0
     documents: int = 0
 
 
 def plan(
-    files: list[Path], fields: Fields, *, done: int, first_shard: int, shard_size: int
+    files: list[Path], fields: Fields, *, done: int, first_shard: int, shard_size: int, stretch: int
 ) -> list[PlannedShard]:
-    """The pending shards: the records after the first ``done``, ``shard_size`` to a shard."""
+    """The pending shards (the records after the first ``done``, ``shard_size`` to a shard), each cut
+    into stretches of ``stretch`` records."""
     shards: list[PlannedShard] = []
     for number, (file, ordinal, item) in enumerate(located_items(files, fields)):
         if number < done:
@@ -56,21 +77,20 @@ def plan(
             shards.append(PlannedShard(first_shard + len(shards)))
         shard = shards[-1]
         shard.read += 1
-        if shard.pieces and shard.pieces[-1][0] == file:
-            start, count = shard.pieces[-1][1], shard.pieces[-1][2]
-            shard.pieces[-1] = (file, start, count + 1)
-        else:
-            shard.pieces.append((file, ordinal, 1))
+        if not shard.stretches or shard.stretches[-1].records == stretch:
+            shard.stretches.append(Stretch(shard.index))
+        shard.stretches[-1].add(file, ordinal)
         if isinstance(item, Rejected):
             shard.rejects.append(item.record())
         else:
             shard.documents += 1
+            shard.stretches[-1].documents += 1
     return shards
 
 
-def shard_documents(files: list[Path], fields: Fields, shard: PlannedShard) -> Iterator[Document]:
-    """A planned shard's documents, read again (on whichever node runs the read task)."""
-    for file, first, count in shard.pieces:
+def stretch_documents(files: list[Path], fields: Fields, stretch: Stretch) -> Iterator[Document]:
+    """A stretch's documents, read again (on whichever node runs the read task)."""
+    for file, first, count in stretch.pieces:
         for ordinal, item in read_items(files[file], fields, skip=first):
             if ordinal >= first + count:
                 break
@@ -81,34 +101,38 @@ def shard_documents(files: list[Path], fields: Fields, shard: PlannedShard) -> I
 
 
 class ArchiveDatasource(Datasource):
-    """The documents of the pending shards, one read task (and one block) per shard."""
+    """The documents of the pending shards, a read task (and a block) per stretch: a block goes to one
+    actor whole, so blocks of a model batch or a few keep every actor busy."""
 
     def __init__(self, files: list[Path], fields: Fields, shards: list[PlannedShard]) -> None:
-        self.files, self.fields, self.shards = files, fields, shards
+        self.files, self.fields = files, fields
+        self.stretches = [stretch for shard in shards for stretch in shard.stretches if stretch.documents]
 
     def estimate_inmemory_data_size(self) -> int | None:
         return None
 
     def get_read_tasks(self, parallelism: int, **_: Any) -> list[ReadTask]:
-        return [self._task(shard) for shard in self.shards if shard.documents]
+        return [self._task(stretch) for stretch in self.stretches]
 
-    def _task(self, shard: PlannedShard) -> ReadTask:
+    def _task(self, stretch: Stretch) -> ReadTask:
         files, fields = self.files, self.fields
 
         def read() -> Iterable[Any]:
             import pyarrow as pa
 
-            documents = list(shard_documents(files, fields, shard))
+            documents = list(stretch_documents(files, fields, stretch))
             yield pa.table(
                 {
-                    "shard": pa.array([shard.index] * len(documents), pa.int64()),
+                    "shard": pa.array([stretch.shard] * len(documents), pa.int64()),
                     "id": [d.id for d in documents],
                     "source": [d.source for d in documents],
                     "text": [d.text for d in documents],
                 }
             )
 
-        metadata = BlockMetadata(num_rows=shard.documents, size_bytes=None, exec_stats=None, input_files=None)
+        metadata = BlockMetadata(
+            num_rows=stretch.documents, size_bytes=None, exec_stats=None, input_files=None
+        )
         return ReadTask(read, metadata)
 
 
@@ -129,17 +153,28 @@ def run_on_ray(
     request: ExtractRequest, files: list[Path], *, done: int, first_shard: int
 ) -> Iterator[tuple[Batch, list[str]]]:
     """Each pending shard, as one batch that closes it, with its output lines, in order."""
-    shards = plan(files, request.fields, done=done, first_shard=first_shard, shard_size=request.shard_size)
+    shards = plan(
+        files,
+        request.fields,
+        done=done,
+        first_shard=first_shard,
+        shard_size=request.shard_size,
+        stretch=request.batch_size * STRETCH_BATCHES,
+    )
     if not shards:
         return
     _start_ray(request)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # shards are written in input order
     context.enable_progress_bars = False  # nerd's own bar says how far it is
+    source = ArchiveDatasource(files, request.fields, shards)
     dataset = ray.data.read_datasource(
-        ArchiveDatasource(files, request.fields, shards),
+        source,
         num_cpus=READ_TASK_CPUS,
-        override_num_blocks=max(1, sum(1 for s in shards if s.documents)),
+        # One read task per stretch, as planned (not split further), and one at a time per actor: each
+        # read task at once would be a Python process of its own, importing nerd, on the actors' cores.
+        override_num_blocks=max(1, len(source.stretches)),
+        concurrency=request.workers,
     ).map_batches(
         EntityActor,
         fn_constructor_kwargs={"bundle": str(request.bundle.resolve()), "threads": request.threads},
