@@ -46,7 +46,14 @@ def extract_cli(
     workers: Annotated[
         int, typer.Option(help="Processes (or Ray actors), each with its own model session.", min=1)
     ] = 1,
-    threads: Annotated[int, typer.Option(help="onnxruntime threads of each worker.", min=1)] = 1,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="onnxruntime threads of each worker. Default: this machine's cores shared among the "
+            "workers (1 on Ray).",
+            min=1,
+        ),
+    ] = None,
     shard_size: Annotated[
         int, typer.Option(help="Records a shard covers (what a killed run does again at most).", min=1)
     ] = DEFAULT_SHARD_SIZE,
@@ -69,7 +76,10 @@ def extract_cli(
     with exit_on_error():
         from nerd.extraction.documents import Fields
         from nerd.extraction.run import ExtractRequest, extract
+        from nerd.tagging.onnx_tagger import default_threads
 
+        if threads is None:
+            threads = 1 if engine is Engine.ray else max(1, default_threads() // workers)
         request = ExtractRequest(
             inputs=[Path(given) for given in inputs],
             bundle=model,
