@@ -34,7 +34,7 @@ from nerd.extraction.request import ExtractRequest
 # hold the rest (on 2 cores, two actors asking for a whole CPU each would leave it none and wait forever).
 READ_TASK_CPUS = 0.1
 # Model batches a read task's block holds: enough to amortise a task, few enough to feed every actor.
-STRETCH_BATCHES = 4
+STRETCH_BATCHES = 1
 
 
 @dataclass
