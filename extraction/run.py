@@ -23,7 +23,7 @@ from typing import Any
 from nerd import __version__
 from nerd.atomic import OutputError
 from nerd.bundle_checks import verified_bundle
-from nerd.errors import ConfigError
+from nerd.errors import ConfigError, InputError
 from nerd.extraction.batches import Batch, ShardSink, archive_items, batches
 from nerd.extraction.documents import Fields, input_files
 from nerd.extraction.journal import MANIFEST, REJECTS, open_journal, run_fingerprint
@@ -46,7 +46,8 @@ def extract(request: ExtractRequest, on_progress: Callable[[Progress], None] = l
     """Extract the archive into ``request.out_dir``; returns the manifest.
 
     Raises:
-        InputError: an input that names no file; ModelBundleError: a bundle that fails its checks.
+        InputError: an input that names no file, or an archive with no record at all.
+        ModelBundleError: a bundle that fails its checks.
         OutputError: an output folder of another run, or one that cannot be written (a full disk: the
             same command resumes once there is room).
     """
@@ -65,12 +66,15 @@ def extract(request: ExtractRequest, on_progress: Callable[[Progress], None] = l
     journal, finished = open_journal(request.out_dir, fingerprint)
     if finished is not None:
         return finished | {"finished_earlier": True}
+    total = count_records(files, request.fields)
+    if total == 0:
+        raise InputError(f"{', '.join(map(str, files))}: no record at all, nothing to extract")
     try:
         request.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"{request.out_dir}: cannot create: {error.strerror or error}") from None
     tick = time.perf_counter()
-    progress = Progress(total=count_records(files, request.fields))
+    progress = Progress(total=total)
     for shard in journal.shards:
         _count(progress, shard)
     on_progress(progress)
@@ -144,8 +148,6 @@ def _finish(request: ExtractRequest, shards: list[dict], bundle: Any, options: d
         "entities": sum(s["entities"] for s in shards),
         "rejected_by_reason": dict(sorted(reasons.items())),
     }
-    if counts["read"] == 0:
-        raise OutputError("the inputs hold no record at all: nothing to extract")
     if counts["read"] != counts["extracted"] + counts["rejected"]:  # the accounting's own check
         raise OutputError(f"{out}: {counts} do not add up; the journal was edited")
     manifest = {

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nerd.atomic import OutputError
+from nerd.errors import InputError
 from nerd.extraction.documents import Fields
 from nerd.extraction.journal import JOURNAL
 from nerd.extraction.run import ExtractRequest, extract
@@ -135,8 +136,9 @@ def test_a_folder_of_another_run_or_of_other_files_is_refused(tmp_path):
 def test_empty_input_is_an_error_not_a_silent_success(tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    with pytest.raises(OutputError, match="no record"):
+    with pytest.raises(InputError, match="no record"):
         extract(ExtractRequest([empty], SHIPPED, tmp_path / "out"))
+    assert not (tmp_path / "out").exists()  # nothing written: the same command works once there is input
 
 
 def extract_command(source, out, *extra):
@@ -201,3 +203,17 @@ def test_a_full_disk_is_a_clear_error_and_the_run_resumes_once_there_is_room(tmp
         assert not [name for name in os.listdir(out) if name.endswith(".tmp")]  # no half-written file left
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_the_single_machine_path_never_imports_ray(tmp_path):
+    source = write_jsonl(tmp_path / "docs.jsonl", documents(3))
+    arguments = f"[Path({str(source)!r})], Path({str(SHIPPED)!r}), Path({str(tmp_path / 'out')!r})"
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from nerd.extraction.run import ExtractRequest, extract\n"
+        f"extract(ExtractRequest({arguments}, workers=2))\n"
+        "assert 'ray' not in sys.modules, 'ray was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
