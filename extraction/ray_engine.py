@@ -2,7 +2,8 @@
 
 The driver reads the archive once to plan it (which records of which file make each pending shard, and
 the shard's rejects: the accounting stays in one place); a :class:`ArchiveDatasource` gives Ray one
-read task per shard, which reads just those records again where it runs; ``map_batches`` hands the
+read task per model batch of a shard's records, which reads just those again where it runs;
+``map_batches`` hands the
 documents to a pool of :class:`EntityActor` (each loads the bundle once, as a worker process does);
 the results come back in order and the driver writes the same shards, journal and manifest as the
 local engine. Actors and tasks that die are retried by Ray, and a killed driver resumes from the
@@ -33,7 +34,8 @@ from nerd.extraction.request import ExtractRequest
 # A read task re-reads a shard's records; it asks for little CPU so that it fits beside actors that
 # hold the rest (on 2 cores, two actors asking for a whole CPU each would leave it none and wait forever).
 READ_TASK_CPUS = 0.1
-# Model batches a read task's block holds: enough to amortise a task, few enough to feed every actor.
+# Model batches a read task's block holds. A block goes to one actor whole: with four, BBC's 1,186
+# articles made five blocks and the last ran on one actor while the other idled (116 s against 95 s).
 STRETCH_BATCHES = 1
 
 
