@@ -271,42 +271,18 @@ def export_bundles(
         reference: ReferenceRun | None = None
         results: list[VerificationReport] = []
         for variant in request.variants:
-            tick = time.perf_counter()
-            on_step(f"building {variant}")
-            dest = bundle_dir(staging, variant)
-            quantization = _build_variant(request, variant, raw, dest, calibration)
-            openvino = None
-            if request.openvino and variant == "int8":
-                on_step("quantising for OpenVINO with NNCF")
-                openvino = build_openvino_model(
-                    raw,
-                    dest,
-                    calibration=calibration.sentences,
-                    max_length=request.checkpoint.max_length,
-                    shapes=request.checkpoint.word_shapes,
-                )
-            manifest = _write_manifest(dest, request, variant, quantization, {}, openvino)
-            build_seconds = time.perf_counter() - tick + export_seconds
-            tagger = OnnxTagger(dest, providers=providers_for(variant, cuda), threads=request.threads)
-            if reference is None:
-                on_step(f"running the PyTorch model on {len(sample.sentences)} sentences")
-                reference = reference_run(request.checkpoint, sample, tagger, request.threads)
-            on_step(f"verifying {variant} on {len(sample.sentences)} sentences")
-            result = verify_variant(tagger, variant, sample, reference, allowed_drop=request.allowed_drop)
-            result["export_seconds"] = round(build_seconds, 2)
-            del tagger
-            results.append(result)
-            if openvino is not None:
-                on_step(f"verifying {variant} on OpenVINO on {len(sample.sentences)} sentences")
-                on_openvino = OpenVinoTagger(dest, threads=request.threads)
-                checked = verify_variant(
-                    on_openvino, variant, sample, reference, allowed_drop=request.allowed_drop
-                )
-                del on_openvino
-                openvino = openvino.model_copy(update={"verification": checked})
-                results.append(checked)
-            # Only the verification changes: the files, their sums and the opset are those just written.
-            _save_manifest(dest, manifest.model_copy(update={"verification": result, "openvino": openvino}))
+            checked, reference = _build_and_verify(
+                request,
+                variant,
+                raw,
+                staging,
+                (sample, calibration),
+                cuda,
+                export_seconds,
+                reference,
+                on_step,
+            )
+            results.extend(checked)
         if not all(result["passed"] for result in results):
             raise VerificationFailed(results)
         digests = {
@@ -320,6 +296,58 @@ def export_bundles(
         return results
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build_and_verify(
+    request: ExportRequest,
+    variant: str,
+    raw: Path,
+    staging: Path,
+    samples: tuple[Any, Any],
+    cuda: bool,
+    export_seconds: float,
+    reference: ReferenceRun | None,
+    on_step: Callable[[str], None],
+) -> tuple[list[VerificationReport], ReferenceRun]:
+    """Build one variant in the staging directory and verify it (on OpenVINO too where it has that
+    model); returns its verification results and the PyTorch reference run (made on the first variant,
+    shared by the others)."""
+    sample, calibration = samples
+    tick = time.perf_counter()
+    on_step(f"building {variant}")
+    dest = bundle_dir(staging, variant)
+    quantization = _build_variant(request, variant, raw, dest, calibration)
+    openvino = None
+    if request.openvino and variant == "int8":
+        on_step("quantising for OpenVINO with NNCF")
+        openvino = build_openvino_model(
+            raw,
+            dest,
+            calibration=calibration.sentences,
+            max_length=request.checkpoint.max_length,
+            shapes=request.checkpoint.word_shapes,
+        )
+    manifest = _write_manifest(dest, request, variant, quantization, {}, openvino)
+    build_seconds = time.perf_counter() - tick + export_seconds
+    tagger = OnnxTagger(dest, providers=providers_for(variant, cuda), threads=request.threads)
+    if reference is None:
+        on_step(f"running the PyTorch model on {len(sample.sentences)} sentences")
+        reference = reference_run(request.checkpoint, sample, tagger, request.threads)
+    on_step(f"verifying {variant} on {len(sample.sentences)} sentences")
+    result = verify_variant(tagger, variant, sample, reference, allowed_drop=request.allowed_drop)
+    result["export_seconds"] = round(build_seconds, 2)
+    del tagger
+    results = [result]
+    if openvino is not None:
+        on_step(f"verifying {variant} on OpenVINO on {len(sample.sentences)} sentences")
+        on_openvino = OpenVinoTagger(dest, threads=request.threads)
+        checked = verify_variant(on_openvino, variant, sample, reference, allowed_drop=request.allowed_drop)
+        del on_openvino
+        openvino = openvino.model_copy(update={"verification": checked})
+        results.append(checked)
+    # Only the verification changes: the files, their sums and the opset are those just written.
+    _save_manifest(dest, manifest.model_copy(update={"verification": result, "openvino": openvino}))
+    return results, reference
 
 
 def _fingerprint(request: ExportRequest) -> str:
