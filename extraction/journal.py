@@ -62,22 +62,27 @@ def open_journal(out_dir: Path, fingerprint: str) -> tuple[Journal, dict[str, An
     if not out_dir.is_dir():
         raise OutputError(f"{out_dir}: not a folder")
     if journal_path.exists():
+        data = _read_json(journal_path)
         try:
-            data = json.loads(journal_path.read_text(encoding="utf-8"))
             journal = Journal(str(data["fingerprint"]), list(data["shards"]))
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (KeyError, TypeError) as error:
             raise OutputError(f"{journal_path}: unreadable ({error}); extract into a new folder") from None
         if journal.fingerprint != fingerprint:
             raise OutputError(
                 f"{out_dir}: holds the output of another extraction (other inputs, options or model); "
                 "extract into a new folder"
             )
-        manifest = None
-        if manifest_path.exists():
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        return journal, manifest
+        return journal, _read_json(manifest_path) if manifest_path.exists() else None
     others = sorted(entry.name for entry in os.scandir(out_dir))
     if others:
         shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
         raise OutputError(f"{out_dir}: not empty and not an extraction's folder ({shown}); use a new folder")
     return Journal(fingerprint), None
+
+
+def _read_json(path: Path) -> Any:
+    """A file of the run's own (written atomically, so only a hand edit or a failing disk breaks it)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise OutputError(f"{path}: unreadable ({error}); extract into a new folder") from None

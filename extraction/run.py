@@ -79,13 +79,9 @@ def extract(request: ExtractRequest, on_progress: Callable[[Progress], None] = l
         _count(progress, shard)
     on_progress(progress)
 
-    shard_start = Progress(**vars(progress))
-
     def shard_done(shard: dict[str, Any]) -> None:
-        # The shard's whole counts replace what its open batches added.
-        _count(shard_start, shard)
-        progress.read, progress.extracted = shard_start.read, shard_start.extracted
-        progress.rejected, progress.entities = shard_start.rejected, shard_start.entities
+        # Its batches counted the records as they came; the entities are counted once the shard is written.
+        progress.entities += shard["entities"]
         on_progress(progress)
 
     sink = ShardSink(request.out_dir, journal, request.output, on_shard=shard_done)
@@ -99,11 +95,11 @@ def extract(request: ExtractRequest, on_progress: Callable[[Progress], None] = l
         pending = _pending_batches(request, files, journal.read, len(journal.shards))
         results = run_locally(request.bundle, pending, workers=request.workers, threads=request.threads)
     for batch, lines in results:
-        sink.add(batch, lines)
-        if not batch.closes_shard:  # a closed shard is counted whole by shard_done
-            progress.read += batch.read
-            progress.extracted += len(batch.documents)
-            progress.rejected += len(batch.rejects)
+        progress.read += batch.read
+        progress.extracted += len(lines)  # a line per document (a Ray batch carries only its lines)
+        progress.rejected += len(batch.rejects)
+        sink.add(batch, lines)  # calls shard_done when the batch closes its shard
+        if not batch.closes_shard:
             on_progress(progress)
     return _finish(request, journal.shards, bundle, options, time.perf_counter() - tick)
 
@@ -136,11 +132,9 @@ def count_records(files: list[Path], fields: Fields) -> int | None:
 def _finish(request: ExtractRequest, shards: list[dict], bundle: Any, options: dict, seconds: float) -> dict:
     """Gather the rejects, then write the manifest (last: its presence says the run is complete)."""
     out = request.out_dir
-    parts = [(out / s["rejects_file"]).read_bytes() for s in shards if s["rejects_file"]]
-    write_whole(out / REJECTS, b"".join(parts))
-    reasons: Counter[str] = Counter()
-    for line in (out / REJECTS).read_text(encoding="utf-8").splitlines():
-        reasons[json.loads(line)["reason"]] += 1
+    rejects = b"".join((out / s["rejects_file"]).read_bytes() for s in shards if s["rejects_file"])
+    write_whole(out / REJECTS, rejects)
+    reasons = Counter(json.loads(line)["reason"] for line in rejects.decode("utf-8").splitlines())
     counts = {
         "read": sum(s["read"] for s in shards),
         "extracted": sum(s["documents"] for s in shards),

@@ -72,10 +72,15 @@ def test_every_record_read_is_extracted_or_rejected_with_where_and_why(tmp_path)
     (tmp_path / "b.txt").write_bytes(b"Alma wrote from \xff Quenby")
     (tmp_path / "c.docx").write_bytes(b"PK")
     out = tmp_path / "out"
+    shown = []
     manifest = extract(
-        ExtractRequest([source, tmp_path / "b.txt", tmp_path / "c.docx"], SHIPPED, out, shard_size=7)
+        ExtractRequest([source, tmp_path / "b.txt", tmp_path / "c.docx"], SHIPPED, out, shard_size=7),
+        on_progress=lambda progress: shown.append(vars(progress).copy()),
     )
     counts = manifest["counts"]
+    assert shown[-1] == {key: counts[key] for key in ("read", "extracted", "rejected", "entities")} | {
+        "total": 35
+    }  # what the progress bar ends on
     assert counts["read"] == 35 == counts["extracted"] + counts["rejected"]
     assert (counts["extracted"], counts["rejected"]) == (30, 5)
     rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
